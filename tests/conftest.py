@@ -1,0 +1,78 @@
+"""Shared fixtures: a tiny tokenizer and a tiny random backbone built in the test session (nothing downloaded)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pruning.synthetic import make_rows
+
+
+def build_tiny_tokenizer(texts: list[str]):
+    """A small Unigram tokenizer with the XLM-R pair template, trained on `texts`."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    trainer = trainers.UnigramTrainer(
+        vocab_size=1200, special_tokens=["<s>", "<pad>", "</s>", "<unk>"], unk_token="<unk>", max_piece_length=4
+    )
+    tok.train_from_iterator(texts, trainer)
+    bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", bos), ("</s>", eos)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        model_max_length=256,
+    )
+
+
+def _corpus() -> list[str]:
+    rows = make_rows(40, seed=123)
+    texts = [r["query"] for r in rows] + [t for r in rows for t in r["texts"]]
+    texts += ["東京は日本の首都です。", "Tokyo is the capital of Japan.", "「こんにちは。」と彼は言った。"]
+    eval_file = Path(__file__).resolve().parents[1] / "pruning-config" / "pruning_data_easy_ja.json"
+    for item in json.loads(eval_file.read_text(encoding="utf-8")):
+        texts += [item["query"], *item["contexts"]]
+    return texts
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer():
+    return build_tiny_tokenizer(_corpus())
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone_dir(tmp_path_factory, tiny_tokenizer) -> Path:
+    """A randomly initialised 2-layer BERT with one logit, saved with its tokenizer."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tiny_tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+        num_labels=1,
+        pad_token_id=tiny_tokenizer.pad_token_id,
+    )
+    model = BertForSequenceClassification(config)
+    path = tmp_path_factory.mktemp("tiny_backbone")
+    model.save_pretrained(path)
+    tiny_tokenizer.save_pretrained(path)
+    return path

@@ -1,0 +1,114 @@
+"""Token labels come from character spans through offsets, for Japanese and English."""
+
+from __future__ import annotations
+
+import pytest
+
+from pruning.collator import PruningCollator
+from pruning.losses import IGNORE_INDEX
+from pruning.synthetic import make_rows
+
+pytestmark = pytest.mark.unit
+
+
+def _row(query, sentences, relevance, joiner=""):
+    text, spans = "", []
+    for s in sentences:
+        if text:
+            text += joiner
+        spans.append([len(text), len(text) + len(s)])
+        text += s
+    return {
+        "query": query,
+        "texts": [text],
+        "labels": [1],
+        "context_spans": [spans],
+        "context_spans_relevance": [relevance],
+    }
+
+
+def _expected_labels(tokenizer, batch, row, i=0):
+    """Independent check: decode each labelled token's characters and find them in the right sentence."""
+    enc = tokenizer(row["query"], row["texts"][0], return_offsets_mapping=True)
+    text = row["texts"][0]
+    out = []
+    for t, ((a, b), seq) in enumerate(zip(enc["offset_mapping"], enc.sequence_ids(0), strict=True)):
+        if seq != 1 or a == b:
+            out.append(IGNORE_INDEX)
+            continue
+        label = IGNORE_INDEX
+        for (s, e), rel in zip(row["context_spans"][0], row["context_spans_relevance"][0], strict=True):
+            if s <= a < e:
+                label = rel
+        out.append(label)
+    assert len(text) > 0
+    return out
+
+
+@pytest.mark.parametrize(
+    ("query", "sentences", "relevance", "joiner"),
+    [
+        ("東京は何ですか？", ["東京は日本の首都です。", "大阪は大きい。", "「こんにちは。」と彼は言った。"], [1, 0, 1], ""),
+        ("What is Tokyo?", ["Tokyo is the capital of Japan.", "Osaka is big.", "He said hello."], [0, 1, 0], " "),
+        ("絵文字？", ["😀は顔文字です。", "ｶﾀｶﾅと①も使う。"], [1, 0], ""),
+    ],
+)
+def test_labels_follow_spans(tiny_tokenizer, query, sentences, relevance, joiner):
+    row = _row(query, sentences, relevance, joiner)
+    batch = PruningCollator(tiny_tokenizer, max_length=256)([row])
+    labels = batch["labels"][0].tolist()
+    n = int(batch["attention_mask"][0].sum())
+    assert labels[:n] == _expected_labels(tiny_tokenizer, batch, row)
+    assert all(v == IGNORE_INDEX for v in labels[n:])  # padding
+    # every sentence got at least one token with its own label
+    for rel in relevance:
+        assert rel in labels
+
+
+def test_query_and_special_tokens_are_ignored(tiny_tokenizer):
+    row = _row("東京は何ですか？", ["東京は日本の首都です。"], [1])
+    batch = PruningCollator(tiny_tokenizer)([row])
+    enc = tiny_tokenizer(row["query"], row["texts"][0])
+    seq = enc.sequence_ids(0)
+    labels = batch["labels"][0].tolist()
+    for t, s in enumerate(seq):
+        if s != 1:
+            assert labels[t] == IGNORE_INDEX
+    assert set(labels[t] for t, s in enumerate(seq) if s == 1) == {1}
+
+
+def test_text_outside_spans_and_empty_relevance(tiny_tokenizer):
+    row = {
+        "query": "q",
+        "texts": ["前置き。本文です。", "no spans here"],
+        "labels": [1, 0],
+        "context_spans": [[[4, 9]], []],
+        "context_spans_relevance": [[1], []],
+    }
+    batch = PruningCollator(tiny_tokenizer)([row])
+    first, second = batch["labels"].tolist()
+    enc = tiny_tokenizer("q", "前置き。本文です。", return_offsets_mapping=True)
+    for t, ((a, b), s) in enumerate(zip(enc["offset_mapping"], enc.sequence_ids(0), strict=True)):
+        if s == 1 and b > a:
+            assert first[t] == (1 if a >= 4 else IGNORE_INDEX)
+    assert set(second) == {IGNORE_INDEX}
+
+
+def test_truncation_is_counted(tiny_tokenizer):
+    long = ["これは長い文です。" * 3] * 20
+    row = _row("質問", long, [1] * 20)
+    collator = PruningCollator(tiny_tokenizer, max_length=32)
+    batch = collator([row])
+    assert batch["input_ids"].shape[1] == 32
+    assert collator.truncated_spans > 0 and collator.total_spans == 20
+
+
+def test_ranking_targets_from_named_column(tiny_tokenizer):
+    rows = make_rows(2, k=3, seed=1)
+    for r in rows:
+        r["teacher_scores.x-y"] = [0.9, 0.2, 0.1]
+    batch = PruningCollator(tiny_tokenizer, target_column="teacher_scores.x-y")(rows)
+    assert batch["ranking_targets"].tolist() == pytest.approx([0.9, 0.2, 0.1] * 2)
+    assert batch["input_ids"].shape[0] == 6
+    labels_batch = PruningCollator(tiny_tokenizer)(rows)
+    assert labels_batch["ranking_targets"].tolist() == [1.0, 0.0, 0.0] * 2

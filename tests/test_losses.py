@@ -1,0 +1,69 @@
+"""The joint loss against hand computations."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from pruning.losses import IGNORE_INDEX, pruning_loss
+
+pytestmark = pytest.mark.unit
+
+
+def test_values_by_hand():
+    ranking_logits = torch.tensor([2.0, -1.0])
+    targets = torch.tensor([1.0, 0.0])  # squared errors 1 and 1 → MSE 1
+    token_logits = torch.tensor([[[0.0, math.log(3.0)], [0.0, 0.0], [5.0, 5.0]]])  # p(keep)=0.75, 0.5
+    labels = torch.tensor([[1, 0, IGNORE_INDEX]])
+    out = pruning_loss(ranking_logits, targets, token_logits.expand(2, 3, 2), labels.expand(2, 3))
+    expected_ce = (-math.log(0.75) - math.log(0.5)) / 2
+    assert out.ranking.item() == pytest.approx(1.0)
+    assert out.pruning.item() == pytest.approx(expected_ce, rel=1e-6)
+    assert out.total.item() == pytest.approx(0.05 * 1.0 + 1.0 * expected_ce, rel=1e-6)
+
+
+def test_weights_apply_to_components():
+    args = (torch.tensor([0.5]), torch.tensor([0.0]), torch.zeros(1, 2, 2), torch.tensor([[1, 0]]))
+    out = pruning_loss(*args, ranking_weight=2.0, pruning_weight=0.5)
+    assert out.total.item() == pytest.approx(2.0 * 0.25 + 0.5 * math.log(2), rel=1e-6)
+
+
+def test_ignore_index_tokens_do_not_count():
+    logits = torch.randn(1, 4, 2)
+    all_labels = torch.tensor([[1, 0, 1, 0]])
+    masked = torch.tensor([[1, IGNORE_INDEX, 1, IGNORE_INDEX]])
+    changed = logits.clone()
+    changed[0, 1] = torch.tensor([100.0, -100.0])  # wildly wrong, but ignored
+    a = pruning_loss(torch.zeros(1), torch.zeros(1), logits, masked)
+    b = pruning_loss(torch.zeros(1), torch.zeros(1), changed, masked)
+    assert a.pruning.item() == pytest.approx(b.pruning.item())
+    assert pruning_loss(torch.zeros(1), torch.zeros(1), logits, all_labels).pruning.item() != pytest.approx(
+        a.pruning.item()
+    )
+
+
+def test_all_ignored_gives_zero_not_nan():
+    out = pruning_loss(torch.zeros(1), torch.zeros(1), torch.randn(1, 3, 2), torch.full((1, 3), IGNORE_INDEX))
+    assert out.pruning.item() == 0.0
+
+
+def test_accumulation_normalisation_sums_to_full_batch():
+    torch.manual_seed(0)
+    logits, labels = torch.randn(4, 5, 2), torch.randint(0, 2, (4, 5))
+    labels[0, :3] = IGNORE_INDEX
+    r_logits, r_targets = torch.randn(4), torch.rand(4)
+    full = pruning_loss(r_logits, r_targets, logits, labels)
+    n = labels.ne(IGNORE_INDEX).sum()
+    halves = [
+        pruning_loss(r_logits[s], r_targets[s], logits[s], labels[s], num_label_tokens=n, ranking_scale=0.5)
+        for s in (slice(0, 2), slice(2, 4))
+    ]
+    assert sum(h.pruning for h in halves).item() == pytest.approx(full.pruning.item(), rel=1e-6)
+    assert sum(h.ranking for h in halves).item() == pytest.approx(full.ranking.item(), rel=1e-6)
+
+
+def test_shape_errors_are_explicit():
+    with pytest.raises(ValueError, match="ranking_logits"):
+        pruning_loss(torch.zeros(2), torch.zeros(3), torch.zeros(2, 1, 2), torch.zeros(2, 1, dtype=torch.long))

@@ -1,0 +1,76 @@
+"""Model save/load round trip and strict loading."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from pruning.errors import PruningError
+from pruning.modeling import PRUNER_CONFIG, WEIGHTS, ContextPruner
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def model(tiny_backbone_dir):
+    torch.manual_seed(1)
+    return ContextPruner.from_backbone(str(tiny_backbone_dir), head_dropout=0.1)
+
+
+def _inputs(tok):
+    return tok(["質問です", "What?"], ["東京は首都です。", "Tokyo is big."], padding=True, return_tensors="pt")
+
+
+def test_forward_shapes_and_probabilities(model, tiny_tokenizer):
+    enc = _inputs(tiny_tokenizer)
+    out = model.eval()(enc["input_ids"], enc["attention_mask"])
+    assert out.ranking_logits.shape == (2,)
+    assert out.token_logits.shape == (*enc["input_ids"].shape, 2)
+    probs = out.keep_probabilities()
+    assert torch.allclose(probs, torch.softmax(out.token_logits, -1)[..., 1])
+    assert ((probs >= 0) & (probs <= 1)).all()
+
+
+def test_save_load_identical_outputs(model, tiny_tokenizer, tmp_path):
+    model.eval()
+    enc = _inputs(tiny_tokenizer)
+    before = model(enc["input_ids"], enc["attention_mask"])
+    model.save_pretrained(tmp_path / "m", tokenizer=tiny_tokenizer)
+    loaded = ContextPruner.from_pretrained(tmp_path / "m")
+    after = loaded(enc["input_ids"], enc["attention_mask"])
+    assert torch.equal(before.ranking_logits, after.ranking_logits)
+    assert torch.equal(before.token_logits, after.token_logits)
+    assert json.loads((tmp_path / "m" / PRUNER_CONFIG).read_text())["head"]["dropout"] == 0.1
+    assert (tmp_path / "m" / "tokenizer.json").is_file()
+
+
+def test_missing_head_weights_is_an_error(model, tmp_path):
+    model.save_pretrained(tmp_path / "m")
+    state = load_file(str(tmp_path / "m" / WEIGHTS))
+    save_file({k: v for k, v in state.items() if not k.startswith("pruning_head")}, str(tmp_path / "m" / WEIGHTS))
+    with pytest.raises(PruningError, match="missing pruning_head"):
+        ContextPruner.from_pretrained(tmp_path / "m")
+
+
+def test_mismatched_head_weights_is_an_error(model, tmp_path):
+    model.save_pretrained(tmp_path / "m")
+    state = load_file(str(tmp_path / "m" / WEIGHTS))
+    state["pruning_head.1.weight"] = torch.zeros(3, state["pruning_head.1.weight"].shape[1])
+    save_file(state, str(tmp_path / "m" / WEIGHTS))
+    with pytest.raises(PruningError, match="shape mismatch pruning_head.1.weight"):
+        ContextPruner.from_pretrained(tmp_path / "m")
+
+
+def test_plain_backbone_directory_is_not_a_pruner(tiny_backbone_dir):
+    with pytest.raises(PruningError, match="not a pruner model directory"):
+        ContextPruner.from_pretrained(tiny_backbone_dir)
+
+
+def test_config_override_and_random_init(tiny_backbone_dir):
+    m = ContextPruner.from_backbone(str(tiny_backbone_dir), config_overrides={"num_hidden_layers": 1}, random_init=True)
+    assert m.config.num_hidden_layers == 1
+    with pytest.raises(PruningError, match="no field 'not_a_field'"):
+        ContextPruner.from_backbone(str(tiny_backbone_dir), config_overrides={"not_a_field": 1})
