@@ -1,0 +1,111 @@
+"""``pruning-data``: build a context-relevance training set from SQuAD-format QA corpora.
+
+Examples (from the project root)::
+
+    pruning-data --qa ../shared/data/qa/jaquad/train --validation ../shared/data/qa/jaquad/dev
+    pruning-data --qa ../shared/data/qa/jsquad-v1.3/valid-v1.3.json --validation-fraction 0.1 --k 8
+    pruning-data --qa ../shared/data/qa/xquad/xquad.en.json --max-queries 200 --out /tmp/xquad-smoke
+
+The output folder (default ``$PRUNING_CACHE/data/<name>`` or ``~/.cache/pruning/data/<name>``) holds
+``train.jsonl``, ``validation.jsonl`` and ``manifest.json``; it derives from CC BY-SA data, so keep it out
+of the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from pruning.cli._common import run_cli
+from pruning.qa_data import QA_FORMATS, convert_qa, default_output_dir, write_dataset
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pruning-data",
+        description="Convert SQuAD-format QA files (JaQuAD, JSQuAD, XQuAD) into context-relevance rows.",
+    )
+    parser.add_argument("--qa", nargs="+", required=True, metavar="PATH", help="QA files or folders of *.json files")
+    parser.add_argument(
+        "--validation",
+        nargs="+",
+        metavar="PATH",
+        help="validation QA files or folders; without it the --qa articles are split by title",
+    )
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.1,
+        help="share of article titles held out for validation when --validation is absent (default 0.1)",
+    )
+    parser.add_argument(
+        "--qa-format",
+        choices=QA_FORMATS,
+        default="auto",
+        help="jsquad strips the 'title [SEP] ' context prefix; auto detects it per file (default auto)",
+    )
+    parser.add_argument("--k", type=int, default=8, help="passages per row: 1 gold + K-1 negatives (default 8)")
+    parser.add_argument("--seed", type=int, default=42, help="seed for negatives, subsets and splits (default 42)")
+    parser.add_argument("--max-queries", type=int, help="at most this many rows per split (smoke runs)")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--out", type=Path, help="output folder")
+    out.add_argument("--name", help="output folder name under the default cache folder")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def _default_name(args: argparse.Namespace) -> str:
+    first = Path(args.qa[0])
+    stem = first.stem if first.suffix else first.name
+    parts = [first.parent.name if first.is_dir() else "", stem, f"k{args.k}", f"seed{args.seed}"]
+    if args.max_queries:
+        parts.append(f"max{args.max_queries}")
+    return "-".join(p for p in parts if p)
+
+
+def _body(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    started = time.perf_counter()
+    result = convert_qa(
+        args.qa,
+        validation_paths=args.validation,
+        validation_fraction=args.validation_fraction,
+        qa_format=args.qa_format,
+        k=args.k,
+        seed=args.seed,
+        max_queries=args.max_queries,
+        progress=not args.no_progress,
+    )
+    out_dir = args.out or default_output_dir(args.name or _default_name(args))
+    written = write_dataset(result.rows_by_split, out_dir, result.manifest)
+    elapsed = time.perf_counter() - started
+
+    manifest = result.manifest
+    print(f"wrote {written}")
+    for split, counts in manifest["counts"].items():
+        share = counts["relevant_sentences"] / counts["sentences"] if counts["sentences"] else 0.0
+        print(
+            f"  {split}: {counts['rows']} rows from {counts['articles']} articles, "
+            f"{counts['paragraphs']} paragraphs; {share:.1%} of sentences relevant"
+        )
+    for part, seen in manifest["questions_seen"].items():
+        skipped = manifest["skipped"][part]
+        total = sum(skipped.values())
+        detail = ", ".join(f"{reason} {n}" for reason, n in skipped.items()) or "none"
+        print(f"  {part} input: {seen} questions seen; {total} items skipped ({detail})")
+        dropped = manifest["dropped_answers"][part]
+        if dropped:
+            print(f"  {part} input: dropped answers: {', '.join(f'{r} {n}' for r, n in dropped.items())}")
+    print(f"  time {elapsed:.1f} s")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``pruning-data``; exit 0 on success, 2 on a user error."""
+    return run_cli(_body, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,723 @@
+"""SQuAD-format QA corpora (JaQuAD, JSQuAD, XQuAD) -> context-relevance training rows.
+
+One row per answerable question: ``query``, ``texts`` (the gold paragraph first, then K-1 paragraphs of
+other articles), ``labels`` ([1, 0, ...]), ``context_spans`` (sentence spans from
+:func:`pruning.sentences.split_sentences`) and ``context_spans_relevance`` (1 for a sentence that overlaps
+any answer of the question, 0 otherwise; all 0 for the negatives).
+
+Input policy: a file that is not a SQuAD document (unreadable, invalid JSON, no ``data`` list) is a
+:class:`PruningError` naming the file. Anything smaller (a missing or mistyped field, an answer whose
+offsets fall outside the context or whose text does not match them, an impossible or unanswered question,
+a duplicate id) is skipped, recorded as a :class:`SkippedItem` with its location and reason, counted and
+logged; one record per skipped article, paragraph or question.
+
+JSQuAD contexts read ``title [SEP] text``. The prefix is stripped (up to and including the first
+``" [SEP] "``) and answer offsets are shifted onto the text: evaluation contexts carry no such marker, and
+a literal ``[SEP]`` would be read as a special token by BERT-style tokenizers. Answers that lie in the
+title are dropped (counted under ``dropped_answers``); a question left with no answer is skipped with
+reason ``answer_in_title``. ``qa_format="auto"`` detects JSQuAD per file from its first context.
+
+Determinism: negatives for a question come from ``random.Random`` seeded by sha256(seed, question id),
+drawn from the split's paragraphs in an order fixed by their content hash, so a row does not depend on the
+order files or questions are processed in. The train/validation split is by article title.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from pruning.errors import PruningError
+from pruning.sentences import split_sentences
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "COLUMNS",
+    "QA_FORMATS",
+    "SPLITS",
+    "ConversionResult",
+    "Passage",
+    "QACorpus",
+    "QAExample",
+    "SkippedItem",
+    "build_rows",
+    "convert_qa",
+    "default_output_dir",
+    "load_qa",
+    "load_squad_file",
+    "relevance_for_spans",
+    "split_by_article",
+    "validate_relevance_row",
+    "write_dataset",
+]
+
+COLUMNS = ("query", "texts", "labels", "context_spans", "context_spans_relevance")
+SPLITS = ("train", "validation")
+QA_FORMATS = ("auto", "squad", "jaquad", "xquad", "jsquad")
+SEP_MARKER = " [SEP] "
+_MAX_LOGGED_SKIPS = 20
+
+
+@dataclass(frozen=True)
+class SkippedItem:
+    """One skipped article, paragraph or question, with where it was and why."""
+
+    file: str
+    article: int | None
+    paragraph: int | None
+    qid: str | None
+    field: str | None
+    reason: str
+
+    def where(self) -> str:
+        parts = [self.file]
+        if self.article is not None:
+            parts.append(f"article {self.article}")
+        if self.paragraph is not None:
+            parts.append(f"paragraph {self.paragraph}")
+        if self.qid is not None:
+            parts.append(f"qa {self.qid!r}")
+        if self.field is not None:
+            parts.append(f"field {self.field!r}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A paragraph usable as a gold or negative passage."""
+
+    title: str
+    text: str
+    location: str
+
+
+@dataclass(frozen=True)
+class QAExample:
+    """A valid answerable question; answer spans are character offsets into ``context``."""
+
+    qid: str
+    question: str
+    title: str
+    context: str
+    answer_spans: tuple[tuple[int, int], ...]
+    file: str
+    article: int
+    paragraph: int
+
+    @property
+    def location(self) -> str:
+        return f"{self.file} article {self.article} paragraph {self.paragraph}"
+
+
+@dataclass
+class QACorpus:
+    """Questions and paragraphs read from one or more files, plus what was skipped."""
+
+    examples: list[QAExample] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    skipped: list[SkippedItem] = field(default_factory=list)
+    dropped_answers: Counter[str] = field(default_factory=Counter)
+    questions_seen: int = 0
+    files: list[Path] = field(default_factory=list)
+
+    def skipped_counts(self) -> dict[str, int]:
+        """Skipped items by reason, most frequent first."""
+        return dict(Counter(item.reason for item in self.skipped).most_common())
+
+    def extend(self, other: QACorpus) -> None:
+        self.examples.extend(other.examples)
+        self.passages.extend(other.passages)
+        self.skipped.extend(other.skipped)
+        self.dropped_answers.update(other.dropped_answers)
+        self.questions_seen += other.questions_seen
+        self.files.extend(other.files)
+
+
+@dataclass
+class ConversionResult:
+    """Rows per split and the manifest that describes how they were made."""
+
+    rows_by_split: dict[str, list[dict[str, Any]]]
+    manifest: dict[str, Any]
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def _input_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.glob("*.json") if p.is_file())
+            if not found:
+                raise PruningError(f"{path}: folder holds no .json files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise PruningError(f"{path}: no such file or folder")
+    return files
+
+
+def _read_document(path: Path) -> list[Any]:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PruningError(f"{path}: cannot read ({exc})") from exc
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise PruningError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+        raise PruningError(f"{path}: not a SQuAD-format file (expected an object with a 'data' list)")
+    return doc["data"]
+
+
+def _detect_jsquad(articles: list[Any]) -> bool:
+    for article in articles:
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
+            continue
+        for paragraph in article["paragraphs"]:
+            if isinstance(paragraph, dict) and isinstance(paragraph.get("context"), str):
+                title = article.get("title")
+                prefix = f"{title}{SEP_MARKER}" if isinstance(title, str) else SEP_MARKER
+                return paragraph["context"].startswith(prefix)
+    return False
+
+
+def load_squad_file(path: str | os.PathLike[str], qa_format: str = "auto") -> QACorpus:
+    """Read one SQuAD-format file, keeping valid questions and recording every skipped item."""
+    if qa_format not in QA_FORMATS:
+        raise PruningError(f"unknown QA format {qa_format!r}; expected one of {', '.join(QA_FORMATS)}")
+    path = Path(path)
+    articles = _read_document(path)
+    strip_sep = qa_format == "jsquad" or (qa_format == "auto" and _detect_jsquad(articles))
+    if strip_sep and qa_format == "auto":
+        logger.info("%s: JSQuAD-style 'title [SEP] text' contexts detected; stripping the prefix", path)
+    corpus = QACorpus(files=[path])
+    seen_ids: set[str] = set()
+    name = str(path)
+
+    def skip(a: int | None, p: int | None, qid: str | None, fld: str | None, reason: str) -> None:
+        corpus.skipped.append(SkippedItem(name, a, p, qid, fld, reason))
+
+    for a, article in enumerate(articles):
+        if not isinstance(article, dict):
+            skip(a, None, None, None, "bad_type:article")
+            continue
+        title = article.get("title")
+        if title is None:
+            skip(a, None, None, "title", "missing_field:title")
+            continue
+        if not isinstance(title, str) or not title.strip():
+            skip(a, None, None, "title", "bad_type:title" if not isinstance(title, str) else "empty:title")
+            continue
+        paragraphs = article.get("paragraphs")
+        if not isinstance(paragraphs, list):
+            reason = "missing_field:paragraphs" if paragraphs is None else "bad_type:paragraphs"
+            skip(a, None, None, "paragraphs", reason)
+            continue
+        for p, paragraph in enumerate(paragraphs):
+            _read_paragraph(corpus, skip, seen_ids, name, a, p, title, paragraph, strip_sep)
+    return corpus
+
+
+def _read_paragraph(
+    corpus: QACorpus,
+    skip: Any,
+    seen_ids: set[str],
+    name: str,
+    a: int,
+    p: int,
+    title: str,
+    paragraph: Any,
+    strip_sep: bool,
+) -> None:
+    if not isinstance(paragraph, dict):
+        skip(a, p, None, None, "bad_type:paragraph")
+        return
+    context = paragraph.get("context")
+    qas = paragraph.get("qas")
+    if context is None:
+        skip(a, p, None, "context", "missing_field:context")
+        return
+    if not isinstance(context, str):
+        skip(a, p, None, "context", "bad_type:context")
+        return
+    offset = 0
+    if strip_sep:
+        cut = context.find(SEP_MARKER)
+        if cut < 0:
+            skip(a, p, None, "context", "missing_sep_prefix")
+            return
+        offset = cut + len(SEP_MARKER)
+    text = context[offset:]
+    if not text.strip():
+        skip(a, p, None, "context", "empty:context")
+        return
+    location = f"{name} article {a} paragraph {p}"
+    corpus.passages.append(Passage(title, text, location))
+    if qas is None:
+        skip(a, p, None, "qas", "missing_field:qas")
+        return
+    if not isinstance(qas, list):
+        skip(a, p, None, "qas", "bad_type:qas")
+        return
+    for qa in qas:
+        corpus.questions_seen += 1
+        example = _read_question(corpus, skip, seen_ids, name, a, p, title, context, offset, qa)
+        if example is not None:
+            corpus.examples.append(example)
+
+
+def _read_question(
+    corpus: QACorpus,
+    skip: Any,
+    seen_ids: set[str],
+    name: str,
+    a: int,
+    p: int,
+    title: str,
+    context: str,
+    offset: int,
+    qa: Any,
+) -> QAExample | None:
+    if not isinstance(qa, dict):
+        skip(a, p, None, None, "bad_type:qa")
+        return None
+    qid = qa.get("id")
+    if qid is None:
+        skip(a, p, None, "id", "missing_field:id")
+        return None
+    if not isinstance(qid, str | int) or isinstance(qid, bool):
+        skip(a, p, None, "id", "bad_type:id")
+        return None
+    qid = str(qid)
+    if qid in seen_ids:
+        skip(a, p, qid, "id", "duplicate_id")
+        return None
+    seen_ids.add(qid)
+    question = qa.get("question")
+    if question is None:
+        skip(a, p, qid, "question", "missing_field:question")
+        return None
+    if not isinstance(question, str):
+        skip(a, p, qid, "question", "bad_type:question")
+        return None
+    if not question.strip():
+        skip(a, p, qid, "question", "empty:question")
+        return None
+    if qa.get("is_impossible") is True:
+        skip(a, p, qid, "is_impossible", "impossible")
+        return None
+    answers = qa.get("answers")
+    if answers is None or (isinstance(answers, list) and not answers):
+        skip(a, p, qid, "answers", "no_answers")
+        return None
+    if not isinstance(answers, list):
+        skip(a, p, qid, "answers", "bad_type:answers")
+        return None
+    spans: list[tuple[int, int]] = []
+    in_title = 0
+    for n, answer in enumerate(answers):
+        fld = f"answers[{n}]"
+        if not isinstance(answer, dict):
+            skip(a, p, qid, fld, "bad_type:answer")
+            return None
+        text, start = answer.get("text"), answer.get("answer_start")
+        if text is None or start is None:
+            missing = "text" if text is None else "answer_start"
+            skip(a, p, qid, f"{fld}.{missing}", f"missing_field:{missing}")
+            return None
+        if not isinstance(text, str):
+            skip(a, p, qid, f"{fld}.text", "bad_type:text")
+            return None
+        if not isinstance(start, int) or isinstance(start, bool):
+            skip(a, p, qid, f"{fld}.answer_start", "bad_type:answer_start")
+            return None
+        if not text.strip():
+            skip(a, p, qid, f"{fld}.text", "empty:answer_text")
+            return None
+        end = start + len(text)
+        if start < 0 or end > len(context):
+            skip(a, p, qid, f"{fld}.answer_start", "answer_out_of_range")
+            return None
+        if context[start:end] != text:
+            skip(a, p, qid, f"{fld}.text", "answer_mismatch")
+            return None
+        if start < offset:
+            in_title += 1  # in (or straddling) the stripped "title [SEP] " prefix
+            continue
+        spans.append((start - offset, end - offset))
+    if in_title:
+        corpus.dropped_answers["answer_in_title"] += in_title
+    if not spans:
+        skip(a, p, qid, "answers", "answer_in_title")
+        return None
+    return QAExample(qid, question, title, context[offset:], tuple(sorted(set(spans))), name, a, p)
+
+
+def load_qa(paths: Iterable[str | os.PathLike[str]], qa_format: str = "auto") -> QACorpus:
+    """Read SQuAD-format files and folders of them (``*.json``, sorted); ids must be unique across all."""
+    corpus = QACorpus()
+    seen: set[str] = set()
+    for path in _input_files(paths):
+        part = load_squad_file(path, qa_format)
+        kept = []
+        for ex in part.examples:
+            if ex.qid in seen:
+                part.skipped.append(SkippedItem(ex.file, ex.article, ex.paragraph, ex.qid, "id", "duplicate_id"))
+            else:
+                seen.add(ex.qid)
+                kept.append(ex)
+        part.examples = kept
+        corpus.extend(part)
+    return corpus
+
+
+def log_skips(corpus: QACorpus, label: str) -> None:
+    """Log the first skipped items with their location, then the counts by reason."""
+    for item in corpus.skipped[:_MAX_LOGGED_SKIPS]:
+        logger.warning("%s: skipped %s: %s", label, item.where(), item.reason)
+    if len(corpus.skipped) > _MAX_LOGGED_SKIPS:
+        logger.warning("%s: ... and %d more skipped items", label, len(corpus.skipped) - _MAX_LOGGED_SKIPS)
+    if corpus.skipped:
+        logger.warning("%s: skipped by reason: %s", label, corpus.skipped_counts())
+    if corpus.dropped_answers:
+        logger.info("%s: dropped answers: %s", label, dict(corpus.dropped_answers))
+
+
+# ------------------------------------------------------------------------------------------ conversion
+
+
+def _stable_int(*parts: object) -> int:
+    digest = hashlib.sha256("\x00".join(str(p) for p in parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def split_by_article(corpus: QACorpus, validation_fraction: float, seed: int) -> tuple[QACorpus, QACorpus]:
+    """Split by article title, deterministically: titles ordered by hash(seed, title), the first go to validation."""
+    if not 0.0 < validation_fraction < 1.0:
+        raise PruningError(f"validation fraction must lie strictly between 0 and 1, got {validation_fraction}")
+    titles = sorted({p.title for p in corpus.passages} | {e.title for e in corpus.examples})
+    if len(titles) < 2:
+        raise PruningError(f"cannot split by article: the input has {len(titles)} article title(s)")
+    titles.sort(key=lambda t: (_stable_int(seed, "split", t), t))
+    n_val = min(len(titles) - 1, max(1, round(validation_fraction * len(titles))))
+    val_titles = set(titles[:n_val])
+    parts = []
+    for in_val in (False, True):
+        parts.append(
+            QACorpus(
+                examples=[e for e in corpus.examples if (e.title in val_titles) == in_val],
+                passages=[p for p in corpus.passages if (p.title in val_titles) == in_val],
+                files=list(corpus.files),
+            )
+        )
+    # Skips are reported once, with the training part.
+    parts[0].skipped = list(corpus.skipped)
+    parts[0].dropped_answers = Counter(corpus.dropped_answers)
+    parts[0].questions_seen = corpus.questions_seen
+    return parts[0], parts[1]
+
+
+def relevance_for_spans(spans: Sequence[Sequence[int]], answers: Iterable[Sequence[int]]) -> list[int]:
+    """1 for each span ``[s, e)`` that overlaps any answer span ``[a, b)``, else 0."""
+    answers = list(answers)
+    return [int(any(s < b and a < e for a, b in answers)) for s, e in spans]
+
+
+class _NegativePool:
+    """Paragraphs of one split in content-hash order, for drawing negatives from other articles."""
+
+    def __init__(self, passages: Sequence[Passage]) -> None:
+        unique: dict[str, Passage] = {}
+        for passage in sorted(passages, key=lambda p: (_stable_int(p.text), p.text, p.title)):
+            unique.setdefault(passage.text, passage)
+        self.passages = list(unique.values())
+        self.per_title = Counter(p.title for p in self.passages)
+
+    def draw(self, example: QAExample, n: int, seed: int) -> list[Passage]:
+        eligible = len(self.passages) - self.per_title[example.title]
+        if eligible < n:
+            raise PruningError(
+                f"question {example.qid!r}: only {eligible} paragraph(s) from other articles in its split, "
+                f"{n} negatives needed; lower K or add data"
+            )
+        rng = random.Random(_stable_int(seed, "negatives", example.qid))
+
+        def ok(p: Passage) -> bool:
+            return p.title != example.title and p.text != example.context
+
+        if eligible < 4 * n:
+            candidates = [p for p in self.passages if ok(p)]
+            if len(candidates) < n:
+                raise PruningError(
+                    f"question {example.qid!r}: only {len(candidates)} distinct paragraph(s) from other "
+                    f"articles in its split, {n} negatives needed; lower K or add data"
+                )
+            return rng.sample(candidates, n)
+        chosen: list[Passage] = []
+        picked: set[int] = set()
+        while len(chosen) < n:
+            i = rng.randrange(len(self.passages))
+            if i not in picked and ok(self.passages[i]):
+                picked.add(i)
+                chosen.append(self.passages[i])
+        return chosen
+
+
+def build_rows(
+    corpus: QACorpus,
+    *,
+    k: int = 8,
+    seed: int = 42,
+    max_queries: int | None = None,
+    progress: bool = False,
+    desc: str = "rows",
+) -> list[dict[str, Any]]:
+    """Context-relevance rows for the corpus's questions, negatives drawn from its own paragraphs."""
+    if k < 1:
+        raise PruningError(f"K must be at least 1, got {k}")
+    if max_queries is not None and max_queries < 1:
+        raise PruningError(f"max queries must be at least 1, got {max_queries}")
+    examples = list(corpus.examples)
+    if max_queries is not None and len(examples) > max_queries:
+        order = sorted(range(len(examples)), key=lambda i: (_stable_int(seed, "subset", examples[i].qid), i))
+        examples = [examples[i] for i in sorted(order[:max_queries])]
+    pool = _NegativePool(corpus.passages)
+    span_cache: dict[str, list[list[int]]] = {}
+
+    def spans_of(text: str) -> list[list[int]]:
+        if text not in span_cache:
+            span_cache[text] = [[s, e] for s, e in split_sentences(text)]
+        return span_cache[text]
+
+    rows = []
+    for example in tqdm(examples, desc=desc, disable=not progress, unit="q"):
+        negatives = pool.draw(example, k - 1, seed) if k > 1 else []
+        gold_spans = spans_of(example.context)
+        texts = [example.context] + [p.text for p in negatives]
+        spans = [gold_spans] + [spans_of(p.text) for p in negatives]
+        relevance = [relevance_for_spans(gold_spans, example.answer_spans)]
+        relevance += [[0] * len(s) for s in spans[1:]]
+        row = {
+            "query": example.question,
+            "texts": texts,
+            "labels": [1] + [0] * (k - 1),
+            "context_spans": spans,
+            "context_spans_relevance": relevance,
+        }
+        if not any(relevance[0]):  # answers are non-blank, and spans cover every non-blank character
+            raise AssertionError(f"{example.location} qa {example.qid!r}: no sentence overlaps an answer")
+        rows.append(row)
+    return rows
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _corpus_counts(corpus: QACorpus, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    n_spans = sum(len(s) for row in rows for s in row["context_spans"])
+    n_relevant = sum(sum(r) for row in rows for r in row["context_spans_relevance"])
+    return {
+        "rows": len(rows),
+        "answerable_questions": len(corpus.examples),
+        "articles": len({p.title for p in corpus.passages}),
+        "paragraphs": len(corpus.passages),
+        "sentences": n_spans,
+        "relevant_sentences": n_relevant,
+    }
+
+
+def convert_qa(
+    qa_paths: Sequence[str | os.PathLike[str]],
+    *,
+    validation_paths: Sequence[str | os.PathLike[str]] | None = None,
+    validation_fraction: float = 0.1,
+    qa_format: str = "auto",
+    k: int = 8,
+    seed: int = 42,
+    max_queries: int | None = None,
+    progress: bool = False,
+) -> ConversionResult:
+    """Read QA files and build train/validation rows plus a manifest (split by article unless given files)."""
+    train = load_qa(qa_paths, qa_format)
+    log_skips(train, "train input" if validation_paths else "input")
+    overlap = 0
+    if validation_paths:
+        validation = load_qa(validation_paths, qa_format)
+        log_skips(validation, "validation input")
+        overlap = len({p.title for p in train.passages} & {p.title for p in validation.passages})
+        if overlap:
+            logger.warning("%d article title(s) occur in both the train and the validation files", overlap)
+        skipped = {"train": train.skipped_counts(), "validation": validation.skipped_counts()}
+        dropped = {"train": dict(train.dropped_answers), "validation": dict(validation.dropped_answers)}
+        questions = {"train": train.questions_seen, "validation": validation.questions_seen}
+    else:
+        skipped = {"all": train.skipped_counts()}
+        dropped = {"all": dict(train.dropped_answers)}
+        questions = {"all": train.questions_seen}
+        train, validation = split_by_article(train, validation_fraction, seed)
+    for name, part in (("train", train), ("validation", validation)):
+        if not part.examples:
+            raise PruningError(f"the {name} split has no usable questions")
+    rows = {
+        name: build_rows(part, k=k, seed=seed, max_queries=max_queries, progress=progress, desc=name)
+        for name, part in (("train", train), ("validation", validation))
+    }
+    sources = [
+        {"path": str(p), "role": "train" if validation_paths else "train+validation", "sha256": _sha256(p)}
+        for p in train.files
+    ]
+    if validation_paths:
+        sources += [{"path": str(p), "role": "validation", "sha256": _sha256(p)} for p in validation.files]
+    manifest = {
+        "format": "context-relevance",
+        "columns": list(COLUMNS),
+        "created_by": "pruning-data",
+        "options": {
+            "qa_format": qa_format,
+            "k": k,
+            "seed": seed,
+            "max_queries": max_queries,
+            "validation": "files" if validation_paths else f"fraction {validation_fraction} by article",
+            "jsquad_title_prefix": "stripped; answers inside it dropped",
+        },
+        "sources": sources,
+        "questions_seen": questions,
+        "skipped": skipped,
+        "dropped_answers": dropped,
+        "title_overlap_train_validation": overlap,
+        "counts": {
+            "train": _corpus_counts(train, rows["train"]),
+            "validation": _corpus_counts(validation, rows["validation"]),
+        },
+        "license_note": "derived from CC BY-SA corpora: keep out of version control",
+    }
+    return ConversionResult(rows, manifest)
+
+
+# -------------------------------------------------------------------------------------------- writing
+
+
+def default_output_dir(name: str) -> Path:
+    """``$PRUNING_CACHE/data/<name>`` when PRUNING_CACHE is set, else ``~/.cache/pruning/data/<name>``."""
+    root = os.environ.get("PRUNING_CACHE")
+    base = Path(root) if root else Path.home() / ".cache" / "pruning"
+    return base / "data" / name
+
+
+def _git_root(path: Path) -> Path | None:
+    for parent in [path, *path.parents]:
+        if (parent / ".git").exists():
+            return parent
+    return None
+
+
+def write_dataset(
+    rows_by_split: Mapping[str, Sequence[Mapping[str, Any]]],
+    out_dir: str | os.PathLike[str],
+    manifest: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``train.jsonl``, ``validation.jsonl`` and ``manifest.json`` into ``out_dir``; return it."""
+    if set(rows_by_split) != set(SPLITS):
+        raise PruningError(f"expected splits {list(SPLITS)}, got {sorted(rows_by_split)}")
+    out = Path(out_dir).expanduser()
+    for split in SPLITS:
+        if not rows_by_split[split]:
+            raise PruningError(f"the {split} split is empty; nothing to write")
+        for n, row in enumerate(rows_by_split[split]):
+            validate_relevance_row(row, f"{split} row {n}")
+    repo = _git_root(out.resolve())
+    if repo is not None:
+        logger.warning(
+            "%s lies inside the git checkout %s: this data derives from CC BY-SA corpora and must not be committed",
+            out,
+            repo,
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for split in SPLITS:
+            tmp = out / f".{split}.jsonl.tmp"
+            with tmp.open("w", encoding="utf-8") as fh:
+                for row in rows_by_split[split]:
+                    fh.write(json.dumps({c: row[c] for c in COLUMNS}, ensure_ascii=False) + "\n")
+            tmp.replace(out / f"{split}.jsonl")
+        full = dict(manifest or {})
+        full["files"] = {split: f"{split}.jsonl" for split in SPLITS}
+        full["rows"] = {split: len(rows_by_split[split]) for split in SPLITS}
+        (out / "manifest.json").write_text(
+            json.dumps(full, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    except OSError as exc:
+        raise PruningError(f"{out}: cannot write the dataset ({exc})") from exc
+    logger.info("wrote %s", out)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ validation
+
+
+def _is_int01(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value in (0, 1)
+
+
+def validate_relevance_row(row: Mapping[str, Any], where: str) -> None:
+    """Check one context-relevance row; raise PruningError naming ``where`` and the field at fault."""
+
+    def fail(msg: str) -> None:
+        raise PruningError(f"{where}: {msg}")
+
+    if not isinstance(row, Mapping):
+        fail(f"expected an object, got {type(row).__name__}")
+    for column in COLUMNS:
+        if column not in row:
+            fail(f"missing field {column!r}")
+    if not isinstance(row["query"], str) or not row["query"].strip():
+        fail("'query' must be a non-empty string")
+    texts, labels = row["texts"], row["labels"]
+    spans, relevance = row["context_spans"], row["context_spans_relevance"]
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        fail("'texts' must be a non-empty list of strings")
+    for name, value in (("labels", labels), ("context_spans", spans), ("context_spans_relevance", relevance)):
+        if not isinstance(value, list) or len(value) != len(texts):
+            got = len(value) if isinstance(value, list) else type(value).__name__
+            fail(f"{name!r} must be a list with one entry per text ({len(texts)}), got {got}")
+    for i, label in enumerate(labels):
+        if not isinstance(label, int | float) or isinstance(label, bool):
+            fail(f"labels[{i}] must be a number, got {label!r}")
+    for i, (text, passage_spans, passage_rel) in enumerate(zip(texts, spans, relevance, strict=True)):
+        if not isinstance(passage_spans, list) or not isinstance(passage_rel, list):
+            fail(f"context_spans[{i}] and context_spans_relevance[{i}] must be lists")
+        if len(passage_spans) != len(passage_rel):
+            fail(f"passage {i} has {len(passage_spans)} spans but {len(passage_rel)} relevance values")
+        for j, span in enumerate(passage_spans):
+            ok = (
+                isinstance(span, list | tuple)
+                and len(span) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) for x in span)
+                and 0 <= span[0] <= span[1] <= len(text)
+            )
+            if not ok:
+                fail(f"context_spans[{i}][{j}] = {span!r} is not a [start, end] inside text {i} (length {len(text)})")
+        for j, value in enumerate(passage_rel):
+            if not _is_int01(value):
+                fail(f"context_spans_relevance[{i}][{j}] = {value!r} is not 0 or 1")

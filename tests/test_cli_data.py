@@ -1,0 +1,88 @@
+"""``pruning-data``: exit statuses, one-line errors, and output that ``datasets`` loads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pruning.cli.data import main
+from tests.test_qa_data import synthetic_doc, write_json
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_module(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "pruning.cli.data", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_broken_file_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"data": [', encoding="utf-8")
+    proc = run_module("--qa", str(broken), "--out", str(tmp_path / "out"), "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and "broken.json" in lines[0] and "invalid JSON" in lines[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_not_enough_articles_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_json(tmp_path / "one.json", synthetic_doc(n_articles=1))
+    assert main(["--qa", str(src), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    assert "cannot split by article" in capsys.readouterr().err
+
+
+def test_good_file_exits_0_and_writes_a_loadable_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    datasets = pytest.importorskip("datasets")
+    doc = synthetic_doc(n_articles=10)
+    doc["data"][0]["paragraphs"][0]["qas"][0]["answers"][0]["answer_start"] += 1
+    src = write_json(tmp_path / "good.json", doc)
+    out = tmp_path / "out"
+    argv = ["--qa", str(src), "--out", str(out), "--k", "3", "--seed", "7", "--validation-fraction", "0.2"]
+    assert main([*argv, "--no-progress"]) == 0
+    stdout = capsys.readouterr().out
+    assert f"wrote {out}" in stdout
+    assert "from 8 articles" in stdout and "from 2 articles" in stdout
+    assert "answer_mismatch 1" in stdout
+    ds = datasets.load_dataset(
+        "json",
+        data_files={"train": str(out / "train.jsonl"), "validation": str(out / "validation.jsonl")},
+        cache_dir=str(tmp_path / "hf-cache"),
+    )
+    assert ds["train"].column_names == ["query", "texts", "labels", "context_spans", "context_spans_relevance"]
+    assert ds["train"].num_rows + ds["validation"].num_rows == 29  # 30 questions, one skipped
+    assert f"train: {ds['train'].num_rows} rows" in stdout
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["skipped"] == {"all": {"answer_mismatch": 1}}
+    assert manifest["options"]["k"] == 3 and manifest["options"]["seed"] == 7
+
+
+def test_default_output_dir_and_max_queries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PRUNING_CACHE", str(tmp_path / "cache"))
+    train = write_json(tmp_path / "train.json", synthetic_doc(n_articles=5))
+    val = write_json(tmp_path / "dev.json", synthetic_doc(n_articles=3, tag="v"))
+    argv = ["--qa", str(train), "--validation", str(val), "--k", "2", "--max-queries", "4", "--no-progress"]
+    assert main(argv) == 0
+    out = tmp_path / "cache" / "data" / "train-k2-seed42-max4"
+    assert f"wrote {out}" in capsys.readouterr().out
+    lines = (out / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4
+    assert len((out / "validation.jsonl").read_text(encoding="utf-8").splitlines()) == 4
