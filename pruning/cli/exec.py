@@ -1,0 +1,155 @@
+"""pruning-exec: evaluate per-context keep scores on an evaluation file over a sweep of thresholds.
+
+    pruning-exec --scores SCORES.json -j pruning-config/pruning_data_ja_v3.json \\
+        --thresholds 0.1 0.2 0.3 0.4 0.5 0.6 0.7 [--best-by f2.5] [--format text|markdown|json] \\
+        [--output-json OUT.json]
+
+SCORES.json is a result file of an earlier run (its "items" are read; see pruning.report). Bad input
+gives one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from pruning.cli._common import run_cli
+from pruning.errors import PruningError
+from pruning.eval_data import EvalItem, load_eval_file
+from pruning.report import (
+    build_result,
+    read_scores_file,
+    render_comparison,
+    render_json,
+    render_markdown,
+    render_text,
+)
+
+logger = logging.getLogger(__name__)
+
+#: The seed's sweep: 0.1 .. 0.7 in steps of 0.1 (written out so that each is the exact decimal literal).
+DEFAULT_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+BEST_BY_CHOICES = ("f2.5", "f2_5", "f2", "f1", "precision", "recall", "accuracy")
+FORMATS = ("text", "markdown", "json")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors become a PruningError (one line on stderr, exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise PruningError(f"{self.prog}: {message} (see --help)")
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"threshold {text!r} is outside [0, 1]")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; the score source is a required mutually-exclusive group."""
+    parser = _Parser(
+        prog="pruning-exec",
+        description="Sweep keep thresholds over per-context scores and report P/R/F-beta/compression.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--scores",
+        metavar="SCORES.json",
+        type=Path,
+        help="a result JSON of an earlier run (its 'items' must line up with -j)",
+    )
+    parser.add_argument(
+        "-j",
+        "--data",
+        dest="data",
+        metavar="DATA.json",
+        type=Path,
+        required=True,
+        help="evaluation file: a JSON list of {query, contexts, labels[, reasoning]}",
+    )
+    parser.add_argument(
+        "--thresholds",
+        metavar="T",
+        type=_threshold,
+        nargs="+",
+        default=list(DEFAULT_THRESHOLDS),
+        help="keep thresholds in [0, 1] (default: 0.1 .. 0.7 step 0.1); a context is kept when score >= T",
+    )
+    parser.add_argument(
+        "--best-by",
+        choices=BEST_BY_CHOICES,
+        default="f2.5",
+        help="metric that picks the best threshold; ties go to the lowest threshold (default: f2.5)",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="text", help="stdout format (default: text)")
+    parser.add_argument("--output-json", metavar="OUT.json", type=Path, help="also write the full result JSON here")
+    return parser
+
+
+def obtain_scores(args: argparse.Namespace, items: Sequence[EvalItem]) -> tuple[list[list[float]], dict[str, Any]]:
+    """Per-item, per-context keep scores from the chosen source, plus result keys describing that source."""
+    if args.scores is not None:
+        return read_scores_file(args.scores, items), {"scores_file": str(args.scores)}
+    raise PruningError("no score source given")  # unreachable: the group is required
+
+
+def _seed_or_none() -> Any:
+    from pruning.seed_baseline import SEED_BASELINE_PATH, load_seed_baseline
+
+    if not SEED_BASELINE_PATH.is_file():
+        logger.info("seed baseline %s not found; comparing with keep-everything only", SEED_BASELINE_PATH)
+        return None
+    try:
+        return load_seed_baseline(SEED_BASELINE_PATH)
+    except PruningError as exc:
+        logger.warning("seed baseline unusable, comparing with keep-everything only: %s", exc)
+        return None
+
+
+def report(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    """Write the result JSON if asked, and print the chosen rendering (with the comparison) to stdout."""
+    if args.output_json is not None:
+        try:
+            args.output_json.write_text(render_json(result) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise PruningError(f"{args.output_json}: cannot write: {exc.strerror or exc}") from None
+        logger.info("wrote %s", args.output_json)
+    if args.format == "json":
+        print(render_json(result))
+        return
+    body = render_text(result) if args.format == "text" else render_markdown(result)
+    print(body)
+    print()
+    print(render_comparison(result, _seed_or_none()))
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    if len(set(args.thresholds)) != len(args.thresholds):
+        raise PruningError("--thresholds: each threshold may be given only once")
+    items = load_eval_file(args.data)
+    scores, extra = obtain_scores(args, items)
+    result = build_result(args.data, items, scores, args.thresholds, best_by=args.best_by, extra=extra)
+    report(args, result)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: returns the exit status (0 ok, 2 user error)."""
+    try:
+        return run_cli(_run, argv)
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,156 @@
+"""pruning-exec: outputs, --output-json -> --scores round trip, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pruning.cli.exec import DEFAULT_THRESHOLDS, build_parser, main
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parent.parent
+EASY = ROOT / "pruning-config" / "pruning_data_easy_ja.json"
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    path = tmp_path / "data.json"
+    items = [
+        {"query": "消費税率は？", "contexts": ["税制。", "10%です。", "軽減税率8%。"], "labels": [0, 1, 1]},
+        {"query": "capital of France?", "contexts": ["Paris.", "Lyon is big."], "labels": [1, 0], "reasoning": "r"},
+    ]
+    path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def scores(tmp_path: Path) -> Path:
+    path = tmp_path / "scores.json"
+    payload = {
+        "items": [
+            {"query": "消費税率は？", "scores": [0.15, 0.9, 0.35]},
+            {"query": "capital of France?", "scores": [0.62, 0.3]},
+        ]
+    }
+    path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _table(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("| ")]
+
+
+def test_defaults() -> None:
+    assert DEFAULT_THRESHOLDS == (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+    args = build_parser().parse_args(["--scores", "s.json", "-j", "d.json"])
+    assert args.thresholds == list(DEFAULT_THRESHOLDS)
+    assert (args.best_by, args.format, args.output_json) == ("f2.5", "text", None)
+
+
+def test_markdown_output(data: Path, scores: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--scores", str(scores), "-j", str(data), "--thresholds", "0.3", "0.5", "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    table = _table(out)
+    assert table[0].startswith("| threshold | precision % | recall % | F1 | F2 | F2.5 |")
+    best = "| **0.3** | **75.00** | **100.00** | **0.8571** | **0.9375** | **0.9560** |"
+    assert table[1] == best + " **3** | **1** | **1** | **0** | **20.0** |"
+    assert "best threshold by F2.5: 0.3" in out
+    assert "| keep everything | - |" in out
+
+
+def test_text_and_json_output(data: Path, scores: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--scores", str(scores), "-j", str(data), "--best-by", "precision"]) == 0
+    out = capsys.readouterr().out
+    assert "threshold 0.7\n" in out and "TP 1  FP 0  TN 2  FN 2" in out
+    assert "best threshold by precision: 0.4" in out
+    assert main(["--scores", str(scores), "-j", str(data), "--format", "json", "--best-by", "f2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["best"] == {"metric": "f2", "threshold": 0.2}
+    assert result["scores_file"] == str(scores)
+    assert [row["threshold"] for row in result["thresholds"]] == list(DEFAULT_THRESHOLDS)
+
+
+def test_output_json_roundtrip(data: Path, scores: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out1 = tmp_path / "run1.json"
+    argv = ["-j", str(data), "--thresholds", "0.2", "0.4", "0.6", "--format", "markdown"]
+    assert main(["--scores", str(scores), *argv, "--output-json", str(out1)]) == 0
+    first = capsys.readouterr().out
+    assert main(["--scores", str(out1), *argv]) == 0
+    second = capsys.readouterr().out
+    assert _table(first) == _table(second) and len(_table(first)) > 3
+    run1 = json.loads(out1.read_text(encoding="utf-8"))
+    assert {"data", "n_queries", "n_contexts", "n_keep", "thresholds", "best", "items"} <= set(run1)
+
+
+def test_shipped_easy_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    items = json.loads(EASY.read_text(encoding="utf-8"))
+    payload = {"items": [{"query": it["query"], "scores": [0.2 + 0.6 * v for v in it["labels"]]} for it in items]}
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    assert main(["--scores", str(path), "-j", str(EASY), "--thresholds", "0.3", "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "contexts: 150" in out and "| **1.0000** |" in out
+
+
+BAD_ARGS = [
+    ("threshold_above_1", ["--thresholds", "0.3", "1.2"], "threshold '1.2' is outside [0, 1]"),
+    ("threshold_negative", ["--thresholds", "-0.1"], "outside [0, 1]"),
+    ("threshold_nan", ["--thresholds", "nan"], "threshold 'nan' is outside [0, 1]"),
+    ("threshold_word", ["--thresholds", "high"], "not a number: 'high'"),
+    ("threshold_duplicate", ["--thresholds", "0.3", "0.3"], "each threshold may be given only once"),
+    ("best_by_unknown", ["--best-by", "auc"], "invalid choice: 'auc'"),
+    ("format_unknown", ["--format", "html"], "invalid choice: 'html'"),
+]
+
+
+@pytest.mark.parametrize(("extra", "expected"), [c[1:] for c in BAD_ARGS], ids=[c[0] for c in BAD_ARGS])
+def test_bad_arguments(
+    data: Path, scores: Path, extra: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--scores", str(scores), "-j", str(data), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and expected in err[0]
+
+
+def test_score_source_is_required(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-j", str(data)]) == 2
+    assert "one of the arguments --scores is required" in capsys.readouterr().err
+
+
+def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "--scores" in capsys.readouterr().out
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "pruning.cli.exec", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+    )
+
+
+def test_subprocess_bad_inputs_exit_2_without_traceback(data: Path, scores: Path, tmp_path: Path) -> None:
+    bad_data = tmp_path / "bad.json"
+    bad_data.write_text('[{"query": "q", "contexts": ["a", "b"], "labels": [1]}]', encoding="utf-8")
+    proc = _run("--scores", str(scores), "-j", str(bad_data))
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert lines == [f"error: {bad_data}: item 0: field 'labels': length 1 != 2 contexts"]
+
+    mismatched = tmp_path / "other.json"
+    mismatched.write_text('{"items": [{"query": "消費税率は？", "scores": [0.1]}]}', encoding="utf-8")
+    proc = _run("--scores", str(mismatched), "-j", str(data))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"error: {mismatched}: top level: field 'items': 1 items != 2 in the data file"
+
+    proc = _run("--scores", str(tmp_path / "missing.json"), "-j", str(data), "--thresholds", "2")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+    proc = _run("--scores", str(scores), "-j", str(data), "--format", "markdown")
+    assert proc.returncode == 0 and "| **" in proc.stdout

@@ -1,0 +1,123 @@
+"""Strict YAML configs: every shipped config loads, unknown keys fail by name, overrides apply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pruning.config import load_config
+from pruning.errors import PruningError
+
+pytestmark = pytest.mark.unit
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "pruning-config"
+SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
+
+
+def test_configs_are_shipped():
+    assert {p.name for p in SHIPPED} >= {"jpre-xs-msmarco-ja-minimal.yaml", "tiny-offline.yaml"}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_config_loads(path, tmp_path):
+    cfg = load_config(path, [f"training_args.output_dir={tmp_path}"])
+    assert cfg.training.seed == 42
+    assert cfg.training.output_dir == str(tmp_path)
+
+
+def test_seed_config_carries_the_seed_settings():
+    cfg = load_config(CONFIG_DIR / "jpre-xs-msmarco-ja-minimal.yaml")
+    t = cfg.training
+    assert (t.optim, t.learning_rate, t.weight_decay, t.max_grad_norm) == ("adafactor", 5e-5, 0.01, 1.0)
+    assert (t.per_device_train_batch_size, t.gradient_accumulation_steps, t.num_train_epochs) == (8, 8, 1)
+    assert t.lr_scheduler_type.value == "cosine" and t.warmup_steps == 0.1
+    assert (t.ranking_weight, t.pruning_weight, t.evals_per_run) == (0.05, 1.0, 20)
+    assert cfg.model.model_name_or_path == "hotchpotch/japanese-reranker-xsmall-v2"
+    assert cfg.model.classifier_dropout == 0.0
+    assert (cfg.data.dataset_name, cfg.data.subset) == ("hotchpotch/wip-msmarco-context-relevance", "msmarco-ja-minimal")
+
+
+def _write(tmp_path, cfg):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+BASE = {
+    "model_args": {"model_name_or_path": "x"},
+    "data_args": {"train_files": ["t.jsonl"]},
+    "training_args": {"seed": 3},
+}
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "message"),
+    [
+        ("training_args", "learnig_rate", "unknown key 'learnig_rate' (did you mean 'learning_rate'?)"),
+        ("training_args", "warmup_ratio", "warmup_steps: 0.1"),
+        ("model_args", "max_lenght", "did you mean 'max_length'"),
+        ("data_args", "subsett", "did you mean 'subset'"),
+    ],
+)
+def test_unknown_key_is_named(tmp_path, section, key, message):
+    cfg = {k: dict(v) for k, v in BASE.items()}
+    cfg[section][key] = 1
+    with pytest.raises(PruningError, match=rf"c\.yaml: {section}: .*{message.split(' (')[0]}") as err:
+        load_config(_write(tmp_path, cfg))
+    assert message in str(err.value)
+
+
+def test_unknown_section_and_bad_types(tmp_path):
+    with pytest.raises(PruningError, match="unknown section 'trainig_args'.*training_args"):
+        load_config(_write(tmp_path, {**BASE, "trainig_args": {}}))
+    bad = {**BASE, "model_args": {"model_name_or_path": "x", "max_length": "long"}}
+    with pytest.raises(PruningError, match="'max_length' must be int"):
+        load_config(_write(tmp_path, bad))
+    with pytest.raises(PruningError, match="exactly one of 'dataset_name' or 'train_files'"):
+        load_config(_write(tmp_path, {**BASE, "data_args": {}}))
+
+
+def test_every_key_is_honoured(tmp_path):
+    cfg = {
+        "model_args": {"model_name_or_path": "x", "head_dropout": 0.2, "max_length": 99},
+        "data_args": {"train_files": ["t.jsonl"], "max_train_samples": 5, "teacher_column": "teacher_scores.a.b"},
+        "training_args": {"seed": 11, "max_steps": 7, "ranking_weight": 0.3, "pruning_weight": 2.0},
+    }
+    loaded = load_config(_write(tmp_path, cfg))
+    assert (loaded.model.head_dropout, loaded.model.max_length) == (0.2, 99)
+    assert (loaded.data.max_train_samples, loaded.data.teacher_column) == (5, "teacher_scores.a.b")
+    assert loaded.data.train_files == [str(tmp_path / "t.jsonl")]  # relative to the config file
+    t = loaded.training
+    assert (t.seed, t.max_steps, t.ranking_weight, t.pruning_weight) == (11, 7, 0.3, 2.0)
+
+
+def test_overrides_really_override(tmp_path):
+    path = _write(tmp_path, BASE)
+    loaded = load_config(path, ["training_args.seed=99", "training_args.ranking_weight=0.5", "model_args.max_length=64"])
+    assert (loaded.training.seed, loaded.training.ranking_weight, loaded.model.max_length) == (99, 0.5, 64)
+    with pytest.raises(PruningError, match="unknown key 'sed'"):
+        load_config(path, ["training_args.sed=1"])
+    with pytest.raises(PruningError, match="expected section.key=value"):
+        load_config(path, ["seed=1"])
+
+
+def test_bf16_without_cuda_falls_back_to_fp32_with_a_warning(tmp_path, caplog):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present: bf16 is honoured")
+    cfg = {**BASE, "training_args": {"bf16": True}}
+    loaded = load_config(_write(tmp_path, cfg))
+    assert loaded.training.bf16 is False
+    assert "CUDA is not available" in caplog.text
+
+
+def test_yaml_errors_name_the_file(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("model_args: [unclosed")
+    with pytest.raises(PruningError, match="broken.yaml: not valid YAML"):
+        load_config(path)
+    with pytest.raises(PruningError, match="no such config file"):
+        load_config(tmp_path / "nope.yaml")

@@ -1,0 +1,102 @@
+"""The evaluator: each context's score is the mean of exactly its tokens, batching is invisible, windows cover all."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pruning.errors import PruningError
+from pruning.eval_data import EvalItem, load_eval_file
+from pruning.modeling import ContextPruner
+from pruning.scoring import ContextScorer, join_contexts
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def model(tiny_backbone_dir):
+    torch.manual_seed(3)
+    return ContextPruner.from_backbone(str(tiny_backbone_dir)).eval()
+
+
+@pytest.fixture(scope="module")
+def easy_items():
+    from pathlib import Path
+
+    return load_eval_file(Path(__file__).resolve().parents[1] / "pruning-config" / "pruning_data_easy_ja.json")
+
+
+def test_join_contexts_spans():
+    text, spans = join_contexts(["東京です。", "大阪です。", "Tokyo.", "Osaka."])
+    assert text == "東京です。大阪です。Tokyo. Osaka."
+    assert [text[a:b] for a, b in spans] == ["東京です。", "大阪です。", "Tokyo.", "Osaka."]
+    assert join_contexts(["a.", "b."], joiner="")[0] == "a.b."
+
+
+def _direct_scores(model, tokenizer, item, input_format):
+    """Independent computation: tokenize one item alone, attribute tokens by their start offset."""
+    passage, spans = join_contexts(item.contexts, "" if input_format == "seed" else None)
+    if input_format == "pair":
+        enc = tokenizer(item.query, passage, return_offsets_mapping=True, return_tensors="pt")
+        in_passage = [s == 1 for s in enc.sequence_ids(0)]
+        shift = 0
+    else:
+        shift = len(item.query) + len(tokenizer.sep_token)
+        enc = tokenizer(item.query + tokenizer.sep_token + passage, return_offsets_mapping=True, return_tensors="pt")
+        in_passage = [s == 0 and a >= shift for s, (a, _) in zip(enc.sequence_ids(0), enc["offset_mapping"][0].tolist())]
+    with torch.no_grad():
+        probs = model(enc["input_ids"], enc["attention_mask"]).keep_probabilities()[0].numpy()
+    out = []
+    for a, b in spans:
+        toks = [
+            t
+            for t, (x, y) in enumerate(enc["offset_mapping"][0].tolist())
+            if in_passage[t] and y > x and a + shift <= x < b + shift
+        ]
+        out.append(float(np.mean(probs[toks])))
+    return out
+
+
+@pytest.mark.parametrize("input_format", ["pair", "seed"])
+def test_context_score_is_mean_of_its_tokens(model, tiny_tokenizer, easy_items, input_format):
+    items = easy_items[:6]
+    scored = ContextScorer(model, tiny_tokenizer, batch_size=4, input_format=input_format).score(items, progress=False)
+    for item, result in zip(items, scored, strict=True):
+        assert result.scores == pytest.approx(_direct_scores(model, tiny_tokenizer, item, input_format), abs=1e-5)
+        assert result.windows == 1
+
+
+def test_batch_size_does_not_change_scores(model, tiny_tokenizer, easy_items):
+    one = ContextScorer(model, tiny_tokenizer, batch_size=1).score(easy_items, progress=False)
+    many = ContextScorer(model, tiny_tokenizer, batch_size=16).score(easy_items, progress=False)
+    for a, b in zip(one, many, strict=True):
+        assert a.scores == pytest.approx(b.scores, abs=1e-5)
+        assert a.ranking_logit == pytest.approx(b.ranking_logit, abs=1e-5)
+
+
+def test_windows_cover_every_context_of_a_long_passage(model, tiny_tokenizer):
+    contexts = [f"これは{i}番目の文で、少し長めに書いてあります。" for i in range(30)]
+    item = EvalItem(query="何番目ですか？", contexts=contexts, labels=[i % 2 for i in range(30)], reasoning=None)
+    short = EvalItem(query="短い", contexts=["短い文です。"], labels=[1], reasoning=None)
+    scorer = ContextScorer(model, tiny_tokenizer, max_length=64, batch_size=4)
+    long_result, short_result = scorer.score([item, short], progress=False)
+    assert long_result.windows > 1
+    assert len(long_result.scores) == 30 and all(0.0 <= s <= 1.0 for s in long_result.scores)
+    # each window scores whole contexts: a context's score equals scoring it within its own window alone
+    assert short_result.windows == 1
+    assert scorer.truncated_contexts == 0
+
+
+def test_a_single_overlong_context_is_scored_and_counted(model, tiny_tokenizer):
+    item = EvalItem(query="質問", contexts=["長い文。" * 60, "短い。"], labels=[1, 0], reasoning=None)
+    scorer = ContextScorer(model, tiny_tokenizer, max_length=48, batch_size=2)
+    (result,) = scorer.score([item], progress=False)
+    assert len(result.scores) == 2 and scorer.truncated_contexts == 1
+
+
+def test_bad_arguments(model, tiny_tokenizer):
+    with pytest.raises(PruningError, match="input format 'weird'"):
+        ContextScorer(model, tiny_tokenizer, input_format="weird")
+    with pytest.raises(PruningError, match="batch size"):
+        ContextScorer(model, tiny_tokenizer, batch_size=0)
