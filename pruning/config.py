@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -81,6 +82,17 @@ class RunConfig:
     raw: dict[str, Any]
 
 
+def cache_root() -> Path:
+    """Where derived artefacts live (converted models, built datasets): $PRUNING_CACHE or ~/.cache/pruning."""
+    return Path(os.environ.get("PRUNING_CACHE") or Path.home() / ".cache" / "pruning").expanduser()
+
+
+def resolve_data_path(file: str, base: Path) -> Path:
+    """`{cache}/...` → under cache_root(); `~` expanded; other relative paths are relative to the config file."""
+    path = Path(file.replace("{cache}", str(cache_root()))).expanduser()
+    return path if path.is_absolute() else base / path
+
+
 def _suggest(key: str, valid: list[str]) -> str:
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -144,8 +156,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         if isinstance(data.get(key), str):
             data[key] = [data[key]]
         for i, file in enumerate(data.get(key) or []):
-            resolved = (path.parent / file) if not Path(file).is_absolute() else Path(file)
-            data[key][i] = str(resolved)
+            data[key][i] = str(resolve_data_path(str(file), path.parent))
     training = sections["training_args"]
     training.setdefault("output_dir", str(Path("output") / f"{path.stem}_{datetime.now():%Y%m%d_%H%M%S}"))
     if training.get("bf16") or training.get("fp16"):

@@ -120,7 +120,7 @@ def test_bad_arguments(
 
 def test_score_source_is_required(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-j", str(data)]) == 2
-    assert "one of the arguments --scores is required" in capsys.readouterr().err
+    assert "one of the arguments -m/--model --scores is required" in capsys.readouterr().err
 
 
 def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from pruning.errors import PruningError
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """Usage errors become a PruningError: one line on stderr, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise PruningError(f"{self.prog}: {message} (see --help)")
 
 
 def run_cli(body: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
@@ -17,6 +26,8 @@ def run_cli(body: Callable[[Sequence[str] | None], int | None], argv: Sequence[s
     except PruningError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SystemExit as exc:  # --help / --version
+        return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

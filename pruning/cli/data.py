@@ -18,12 +18,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from pruning.cli._common import run_cli
+from pruning.cli._common import ArgumentParser, run_cli
 from pruning.qa_data import QA_FORMATS, convert_qa, default_output_dir, write_dataset
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="pruning-data",
         description="Convert SQuAD-format QA files (JaQuAD, JSQuAD, XQuAD) into context-relevance rows.",
     )

@@ -1,11 +1,11 @@
 """pruning-exec: evaluate per-context keep scores on an evaluation file over a sweep of thresholds.
 
-    pruning-exec --scores SCORES.json -j pruning-config/pruning_data_ja_v3.json \\
+    pruning-exec (-m MODEL_DIR | --scores SCORES.json) -j pruning-config/pruning_data_ja_v3.json \\
         --thresholds 0.1 0.2 0.3 0.4 0.5 0.6 0.7 [--best-by f2.5] [--format text|markdown|json] \\
-        [--output-json OUT.json]
+        [--output-json OUT.json] [--batch-size 32] [--input-format pair|seed]
 
-SCORES.json is a result file of an earlier run (its "items" are read; see pruning.report). Bad input
-gives one line on stderr and exit status 2.
+-m scores every context with a saved pruner (pruning.scoring); SCORES.json is a result file of an earlier run
+(its "items" are read; see pruning.report). Bad input gives one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from pruning.cli._common import run_cli
+from pruning.cli._common import ArgumentParser, run_cli
 from pruning.errors import PruningError
 from pruning.eval_data import EvalItem, load_eval_file
 from pruning.report import (
@@ -28,6 +29,7 @@ from pruning.report import (
     render_markdown,
     render_text,
 )
+from pruning.scoring import INPUT_FORMATS
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +37,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 BEST_BY_CHOICES = ("f2.5", "f2_5", "f2", "f1", "precision", "recall", "accuracy")
 FORMATS = ("text", "markdown", "json")
-
-
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors become a PruningError (one line on stderr, exit 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        raise PruningError(f"{self.prog}: {message} (see --help)")
 
 
 def _threshold(text: str) -> float:
@@ -56,11 +51,12 @@ def _threshold(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; the score source is a required mutually-exclusive group."""
-    parser = _Parser(
+    parser = ArgumentParser(
         prog="pruning-exec",
         description="Sweep keep thresholds over per-context scores and report P/R/F-beta/compression.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("-m", "--model", metavar="MODEL_DIR", type=Path, help="a saved pruner (final_model)")
     source.add_argument(
         "--scores",
         metavar="SCORES.json",
@@ -92,14 +88,76 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="stdout format (default: text)")
     parser.add_argument("--output-json", metavar="OUT.json", type=Path, help="also write the full result JSON here")
+    model = parser.add_argument_group("scoring with -m")
+    model.add_argument("--batch-size", type=_positive, default=32, help="sequences per forward pass (default 32)")
+    model.add_argument(
+        "--input-format",
+        choices=INPUT_FORMATS,
+        default="pair",
+        help="pair: the training format (default); seed: the seed evaluator's single sequence, for comparability",
+    )
+    model.add_argument("--max-length", type=_positive, default=512, help="tokens per window (default 512)")
+    model.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    model.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def obtain_scores(args: argparse.Namespace, items: Sequence[EvalItem]) -> tuple[list[list[float]], dict[str, Any]]:
     """Per-item, per-context keep scores from the chosen source, plus result keys describing that source."""
     if args.scores is not None:
         return read_scores_file(args.scores, items), {"scores_file": str(args.scores)}
-    raise PruningError("no score source given")  # unreachable: the group is required
+    return score_with_model(args, items)
+
+
+def score_with_model(args: argparse.Namespace, items: Sequence[EvalItem]) -> tuple[list[list[float]], dict[str, Any]]:
+    """Score with a saved pruner; the extra keys record the model, the format, ranking logits and throughput."""
+    from transformers import AutoTokenizer
+
+    from pruning.modeling import ContextPruner
+    from pruning.scoring import ContextScorer
+
+    model = ContextPruner.from_pretrained(args.model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(args.model)
+    except (OSError, ValueError) as exc:
+        raise PruningError(f"{args.model}: cannot load the tokenizer: {exc}") from None
+    scorer = ContextScorer(
+        model,
+        tokenizer,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        input_format=args.input_format,
+        device=args.device,
+    )
+    started = time.perf_counter()
+    scored = scorer.score(items, progress=not args.no_progress)
+    seconds = time.perf_counter() - started
+    n_contexts = sum(len(it.contexts) for it in items)
+    extra = {
+        "model": str(args.model),
+        "input_format": args.input_format,
+        "ranking_logits": [s.ranking_logit for s in scored],
+        "timing": {
+            "seconds": round(seconds, 3),
+            "contexts_per_second": round(n_contexts / seconds, 2) if seconds > 0 else None,
+            "batch_size": args.batch_size,
+            "device": str(scorer.device),
+            "windows": sum(s.windows for s in scored),
+            "contexts_truncated": scorer.truncated_contexts,
+        },
+    }
+    logger.info("scored %d contexts in %.1f s (%.1f contexts/s)", n_contexts, seconds, n_contexts / max(seconds, 1e-9))
+    return [s.scores for s in scored], extra
 
 
 def _seed_or_none() -> Any:
@@ -145,10 +203,7 @@ def _run(argv: Sequence[str] | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit status (0 ok, 2 user error)."""
-    try:
-        return run_cli(_run, argv)
-    except SystemExit as exc:  # --help
-        return exc.code if isinstance(exc.code, int) else 0
+    return run_cli(_run, argv)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,11 @@ import argparse
 import json
 from collections.abc import Sequence
 
-from pruning.cli._common import run_cli
+from pruning.cli._common import ArgumentParser, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="pruning-train",
         description="Train a Provence-style context pruner from a YAML config.",
         epilog="example: pruning-train pruning-config/tiny-offline.yaml training_args.seed=7 training_args.max_steps=5",

@@ -1,0 +1,59 @@
+"""`pruning-baseline capture RUN_DIR -o BASELINE.json` and `pruning-baseline compare RUN_DIR BASELINE`.
+
+compare prints the pass/fail table (for nightly logs) and exits 1 when a check fails, 2 on bad input.
+BASELINE is a captured JSON or the seed YAML (baselines/seed_jpre-xs-minimal_20250730.yaml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from pruning.cli._common import ArgumentParser, run_cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(
+        prog="pruning-baseline", description="Capture a baseline from a run, or check a run against one."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    cap = sub.add_parser("capture", help="write a baseline JSON from a finished run directory")
+    cap.add_argument("run_dir", type=Path)
+    cap.add_argument("-o", "--output", type=Path, required=True, help="baseline JSON to write")
+    cmp_ = sub.add_parser("compare", help="check a run against a baseline; exit 1 on any failed check")
+    cmp_.add_argument("run_dir", type=Path)
+    cmp_.add_argument("baseline", type=Path)
+    cmp_.add_argument("--format", choices=("text", "json"), default="text")
+    cmp_.add_argument("--output-json", type=Path, help="also write the structured result here")
+    return parser
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from pruning.regression import capture, compare, load_baseline, load_run, render_table
+
+    args = build_parser().parse_args(argv)
+    run = load_run(args.run_dir)
+    if args.command == "capture":
+        baseline = capture(run)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(baseline, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(
+            f"wrote {args.output}: {len(baseline['evaluations'])} evaluations, "
+            f"{len(baseline['eval_trajectory'])} eval points"
+        )
+        return 0
+    result = compare(run, load_baseline(args.baseline), str(args.baseline))
+    if args.output_json:
+        args.output_json.write_text(json.dumps(result.as_dict(), indent=1, default=str) + "\n")
+    print(json.dumps(result.as_dict(), indent=1, default=str) if args.format == "json" else render_table(result))
+    return 0 if result.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_cli(_main, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

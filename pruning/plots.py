@@ -1,0 +1,68 @@
+"""PNG plots next to a run: the threshold sweep and the loss curves (matplotlib, the `plots` extra)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def plot_sweep(result: dict[str, Any], path: str | Path) -> Path | None:
+    """Precision, recall, F2.5 and compression against the threshold; the best threshold marked."""
+    plt = _pyplot()
+    if plt is None:
+        logger.warning("matplotlib is not installed (pip install 'pruning[plots]'): no sweep plot")
+        return None
+    rows = result["thresholds"]
+    t = [r["threshold"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    for key, label in (
+        ("precision", "precision"),
+        ("recall", "recall"),
+        ("f2_5", "F2.5"),
+        ("compression", "compression"),
+    ):
+        ax.plot(t, [r[key] for r in rows], marker="o", label=label)
+    best = result["best"]
+    ax.axvline(best["threshold"], color="grey", linestyle="--", linewidth=1, label=f"best by {best['metric']}")
+    ax.set(xlabel="keep threshold", ylabel="value", ylim=(0, 1.02), title=Path(result["data"]).name)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_losses(history: list[dict[str, Any]], path: str | Path) -> Path | None:
+    """Train and eval loss components against the optimizer step."""
+    plt = _pyplot()
+    if plt is None:
+        logger.warning("matplotlib is not installed (pip install 'pruning[plots]'): no loss plot")
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.6), dpi=120)
+    for ax, part in zip(axes, ("pruning_loss", "ranking_loss"), strict=True):
+        for prefix, style in (("", "-"), ("eval_", "o--")):
+            points = [(h["step"], h[prefix + part]) for h in history if prefix + part in h and "step" in h]
+            if points:
+                ax.plot(*zip(*points, strict=True), style, label=f"{'eval' if prefix else 'train'}")
+        ax.set(xlabel="step", title=part)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

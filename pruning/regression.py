@@ -1,0 +1,426 @@
+"""The checking engine: compare a finished run with a baseline, check by check.
+
+A run directory (written by `pruning-train`, then `pruning-exec --output-json RUN/eval/<data>.json`) holds
+`run_summary.json`, `log_history.json` and `eval/*.json`. A baseline is either one captured from such a run
+(`capture`, JSON) or the user's recorded seed numbers (`baseline_from_seed`). `compare` returns one `Check` per
+expectation — obtained, expected, tolerance, status — so reports and tests read the same result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pruning.errors import PruningError
+from pruning.seed_baseline import SeedBaseline
+
+SCHEMA_VERSION = 1
+EVAL_DIR = "eval"
+PASS, FAIL, INFO, SKIP = "pass", "FAIL", "info", "skip"
+COUNT_FIELDS = ("tp", "fp", "tn", "fn")
+LOSS_PARTS = ("loss", "ranking_loss", "pruning_loss")
+
+
+@dataclass
+class Bands:
+    """Tolerances. None: the check is reported (info) but cannot fail."""
+
+    f2_5: float | None = 0.01
+    fn: float | None = 2
+    recall_min: float | None = None  # absolute floor; None: expected recall - recall_drop
+    recall_drop: float | None = 0.01
+    count: float | None = 2  # every confusion cell of every threshold row
+    train_time_rel: float | None = 0.25  # a slowdown beyond this fails; a speed-up is reported
+    train_time_abs: float | None = None  # absolute seconds (the seed's 120 s ± 30 s)
+    loss_rel: float | None = 0.05  # final train / eval loss components
+    trajectory_rel: float | None = 0.10  # each logged eval-loss point
+    trajectory_abs: float | None = None
+    score_drift: float | None = 0.05  # per-context score |Δ| (the seed's rule)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], where: str) -> Bands:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise PruningError(f"{where}: unknown band {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        return cls(**raw)
+
+
+@dataclass
+class Check:
+    """One comparison. `status` is pass / FAIL / info (reported, cannot fail) / skip (nothing to compare)."""
+
+    name: str
+    obtained: Any
+    expected: Any
+    tolerance: str
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class Comparison:
+    """All checks of one run against one baseline."""
+
+    run_dir: str
+    baseline: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.status == FAIL]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_dir": self.run_dir,
+            "baseline": self.baseline,
+            "ok": self.ok,
+            "checks": [asdict(c) for c in self.checks],
+        }
+
+
+# ---- artefacts ---------------------------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PruningError(f"{path}: missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PruningError(f"{path}: not valid JSON ({exc})") from None
+
+
+@dataclass
+class RunArtifacts:
+    """What a finished run left behind."""
+
+    run_dir: Path
+    summary: dict[str, Any]
+    history: list[dict[str, Any]]
+    evaluations: dict[str, dict[str, Any]]  # data file name → pruning-exec result JSON
+
+    def eval_trajectory(self) -> list[dict[str, float]]:
+        points = []
+        for h in self.history:
+            if "eval_loss" in h and "step" in h:
+                points.append({"step": h["step"], **{k: h.get(f"eval_{k}") for k in LOSS_PARTS}})
+        # the final evaluate() repeats the last step's point; keep one point per step
+        return list({p["step"]: p for p in points}.values())
+
+
+def load_run(run_dir: str | Path) -> RunArtifacts:
+    """Read run_summary.json, log_history.json and every eval/*.json of a run directory."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise PruningError(f"{run_dir}: not a run directory")
+    summary = _read_json(run_dir / "run_summary.json")
+    history = _read_json(run_dir / "log_history.json")
+    evaluations = {}
+    for path in sorted((run_dir / EVAL_DIR).glob("*.json")):
+        result = _read_json(path)
+        for key in ("data", "thresholds", "best", "items"):
+            if key not in result:
+                raise PruningError(f"{path}: field {key!r} missing (not a pruning-exec result)")
+        evaluations[Path(result["data"]).name] = result
+    return RunArtifacts(run_dir, summary, history, evaluations)
+
+
+# ---- baselines ---------------------------------------------------------------------------------------------
+
+
+def capture(run: RunArtifacts, bands: Bands | None = None) -> dict[str, Any]:
+    """A baseline (plain JSON-able dict) from a finished run."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "captured",
+        "captured_from": str(run.run_dir),
+        "captured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config_file": run.summary.get("config_file"),
+        "device": run.summary.get("device"),
+        "versions": run.summary.get("versions"),
+        "seed": run.summary.get("seed"),
+        "train_seconds": run.summary.get("train_seconds"),
+        "final_train": run.summary.get("final_train"),
+        "final_eval": run.summary.get("final_eval"),
+        "eval_trajectory": run.eval_trajectory(),
+        "evaluations": {
+            name: {
+                "thresholds": result["thresholds"],
+                "best": result["best"],
+                "items": [{"query": it["query"], "scores": it["scores"]} for it in result["items"]],
+            }
+            for name, result in run.evaluations.items()
+        },
+        "bands": asdict(bands or Bands()),
+    }
+
+
+def baseline_from_seed(seed: SeedBaseline) -> dict[str, Any]:
+    """The user's recorded seed numbers in the captured-baseline layout (no per-context scores exist)."""
+    acc = seed.acceptance
+    rows = [r.as_dict() for r in seed.derived_rows()]
+    t = seed.training
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "seed (the user's recorded numbers)",
+        "captured_from": seed.path,
+        "train_seconds": acc.train_time_s.target,
+        "final_train": None,
+        "final_eval": None,
+        "eval_trajectory": [
+            {"step": t.eval_loss_first.step, "loss": t.eval_loss_first.loss},
+            {"step": t.eval_loss_last.step, "loss": t.eval_loss_last.loss},
+        ],
+        "evaluations": {
+            seed.dataset.file: {
+                "thresholds": rows,
+                "best": {"metric": acc.best_metric, "threshold": acc.best_threshold},
+            }
+        },
+        "bands": asdict(
+            Bands(
+                f2_5=acc.f2_5.tolerance,
+                fn=acc.fn.tolerance,
+                recall_min=acc.recall_min,
+                recall_drop=None,
+                count=None,  # our evaluator scores exactly each context's tokens; the seed's was shifted
+                train_time_rel=None,
+                train_time_abs=acc.train_time_s.tolerance,
+                loss_rel=None,
+                trajectory_rel=0.25,
+                score_drift=acc.score_drift_max,
+            )
+        ),
+    }
+
+
+def load_baseline(path: str | Path) -> dict[str, Any]:
+    """A captured baseline (JSON), or the seed YAML (recognised by its header) converted."""
+    path = Path(path)
+    if path.suffix in (".yaml", ".yml"):
+        from pruning.seed_baseline import load_seed_baseline
+
+        return baseline_from_seed(load_seed_baseline(path))
+    baseline = _read_json(path)
+    if not isinstance(baseline, dict) or baseline.get("schema_version") != SCHEMA_VERSION:
+        raise PruningError(f"{path}: field 'schema_version': expected {SCHEMA_VERSION}")
+    for key in ("evaluations", "bands", "eval_trajectory"):
+        if key not in baseline:
+            raise PruningError(f"{path}: field {key!r} missing")
+    return baseline
+
+
+# ---- checks ------------------------------------------------------------------------------------------------
+
+
+def _within(obtained: float, expected: float, tol: float | None) -> str:
+    if tol is None:
+        return INFO
+    return PASS if abs(obtained - expected) <= tol + 1e-12 else FAIL
+
+
+def _rel_tol(expected: float, rel: float | None, abs_: float | None) -> float | None:
+    if rel is None and abs_ is None:
+        return None
+    return max(abs(expected) * (rel or 0.0), abs_ or 0.0)
+
+
+def _tol_text(tol: float | None, prefix: str = "±") -> str:
+    return "report only" if tol is None else f"{prefix}{tol:g}"
+
+
+def _row_at(rows: list[dict[str, Any]], threshold: float) -> dict[str, Any] | None:
+    return next((r for r in rows if math.isclose(r["threshold"], threshold, abs_tol=1e-9)), None)
+
+
+def _check_evaluation(name: str, got: dict[str, Any], want: dict[str, Any], bands: Bands) -> list[Check]:
+    checks = []
+    best_t = want["best"]["threshold"]
+    metric = want["best"]["metric"]
+    got_best = got["best"]["threshold"]
+    checks.append(
+        Check(
+            f"{name}: best threshold by {metric}",
+            got_best,
+            best_t,
+            "exact",
+            PASS if math.isclose(got_best, best_t) else FAIL,
+        )
+    )
+    g_row, w_row = _row_at(got["thresholds"], best_t), _row_at(want["thresholds"], best_t)
+    if g_row is None:
+        checks.append(Check(f"{name}: row at {best_t:g}", None, best_t, "present", FAIL, "threshold not swept"))
+        return checks
+    checks.append(
+        Check(
+            f"{name}: F2.5 at {best_t:g}",
+            round(g_row["f2_5"], 4),
+            round(w_row["f2_5"], 4),
+            _tol_text(bands.f2_5),
+            _within(g_row["f2_5"], w_row["f2_5"], bands.f2_5),
+        )
+    )
+    checks.append(
+        Check(
+            f"{name}: FN at {best_t:g}",
+            g_row["fn"],
+            w_row["fn"],
+            _tol_text(bands.fn),
+            _within(g_row["fn"], w_row["fn"], bands.fn),
+        )
+    )
+    floor = bands.recall_min
+    if floor is None and bands.recall_drop is not None:
+        floor = w_row["recall"] - bands.recall_drop
+    status = INFO if floor is None else (PASS if g_row["recall"] >= floor - 1e-12 else FAIL)
+    checks.append(
+        Check(
+            f"{name}: recall at {best_t:g}",
+            round(g_row["recall"], 4),
+            round(w_row["recall"], 4),
+            "report only" if floor is None else f">= {floor:.4f}",
+            status,
+        )
+    )
+    worst, worst_detail = 0.0, ""
+    for w in want["thresholds"]:
+        g = _row_at(got["thresholds"], w["threshold"])
+        if g is None:
+            checks.append(
+                Check(f"{name}: row at {w['threshold']:g}", None, w["threshold"], "present", FAIL, "not swept")
+            )
+            continue
+        for k in COUNT_FIELDS:
+            delta = abs(g[k] - w[k])
+            if delta > worst:
+                worst, worst_detail = delta, f"{k.upper()} at {w['threshold']:g}: {g[k]} vs {w[k]}"
+    checks.append(
+        Check(
+            f"{name}: threshold pattern (max cell Δ)",
+            worst,
+            0,
+            _tol_text(bands.count),
+            _within(worst, 0, bands.count),
+            worst_detail,
+        )
+    )
+    if "items" in want:
+        checks.append(_check_scores(name, got["items"], want["items"], bands.score_drift))
+    else:
+        checks.append(Check(f"{name}: per-context scores", None, None, "", SKIP, "baseline has no per-context scores"))
+    return checks
+
+
+def _check_scores(name: str, got: list[dict], want: list[dict], tol: float | None) -> Check:
+    if len(got) != len(want) or any(
+        g["query"] != w["query"] or len(g["scores"]) != len(w["scores"]) for g, w in zip(got, want, strict=False)
+    ):
+        return Check(
+            f"{name}: per-context scores", None, None, _tol_text(tol), FAIL, "inputs differ from the baseline's"
+        )
+    deltas = [
+        (abs(gs - ws), i, j, gs, ws)
+        for i, (g, w) in enumerate(zip(got, want, strict=True))
+        for j, (gs, ws) in enumerate(zip(g["scores"], w["scores"], strict=True))
+    ]
+    deltas.sort(reverse=True)
+    worst = deltas[0][0] if deltas else 0.0
+    over = sum(1 for d in deltas if tol is not None and d[0] > tol)
+    offenders = "; ".join(f"item {i} ctx {j}: {gs:.4f} vs {ws:.4f}" for _, i, j, gs, ws in deltas[:3])
+    detail = f"{over} of {len(deltas)} beyond; worst: {offenders}"
+    return Check(
+        f"{name}: per-context scores (max |Δ|)", round(worst, 6), 0, _tol_text(tol), _within(worst, 0, tol), detail
+    )
+
+
+def _check_losses(run: RunArtifacts, baseline: dict[str, Any], bands: Bands) -> list[Check]:
+    checks = []
+    for group in ("final_train", "final_eval"):
+        want = baseline.get(group) or {}
+        got = run.summary.get(group) or {}
+        for part in ("ranking_loss", "pruning_loss"):
+            if want.get(part) is None:
+                continue
+            tol = _rel_tol(want[part], bands.loss_rel, None)
+            value = got.get(part)
+            status = FAIL if value is None else _within(value, want[part], tol)
+            checks.append(Check(f"{group} {part}", value, want[part], _tol_text(tol), status))
+    got_points = {p["step"]: p for p in run.eval_trajectory()}
+    for point in baseline.get("eval_trajectory") or []:
+        for part in LOSS_PARTS:
+            if point.get(part) is None:
+                continue
+            tol = _rel_tol(point[part], bands.trajectory_rel, bands.trajectory_abs)
+            got = got_points.get(point["step"], {}).get(part)
+            status = FAIL if got is None else _within(got, point[part], tol)
+            detail = "" if got is not None else f"no eval_{part} logged at step {point['step']}"
+            checks.append(
+                Check(f"eval {part} at step {point['step']}", got, point[part], _tol_text(tol), status, detail)
+            )
+    return checks
+
+
+def _check_time(run: RunArtifacts, baseline: dict[str, Any], bands: Bands) -> Check:
+    want, got = baseline.get("train_seconds"), run.summary.get("train_seconds")
+    if want is None or got is None:
+        return Check("training time (s)", got, want, "", SKIP, "not recorded")
+    limit = _rel_tol(want, bands.train_time_rel, bands.train_time_abs)
+    if limit is None:
+        return Check("training time (s)", got, want, "report only", INFO)
+    change = (got - want) / want * 100 if want else 0.0
+    status = FAIL if got > want + limit else PASS
+    detail = f"{change:+.0f} %" + (" (faster)" if got < want - limit else "")
+    return Check("training time (s)", round(got, 1), round(want, 1), f"<= +{limit:g} s", status, detail)
+
+
+def compare(run: RunArtifacts, baseline: dict[str, Any], baseline_name: str = "baseline") -> Comparison:
+    """Every check of `run` against `baseline`; a baseline evaluation the run lacks is a failure."""
+    bands = Bands.from_dict(baseline.get("bands") or {}, baseline_name)
+    result = Comparison(str(run.run_dir), baseline_name)
+    for name, want in baseline["evaluations"].items():
+        got = run.evaluations.get(name)
+        if got is None:
+            result.checks.append(
+                Check(f"{name}: evaluation", None, name, "present", FAIL, f"no {EVAL_DIR}/ result for it")
+            )
+            continue
+        result.checks.extend(_check_evaluation(name, got, want, bands))
+    result.checks.extend(_check_losses(run, baseline, bands))
+    result.checks.append(_check_time(run, baseline, bands))
+    return result
+
+
+def render_table(comparison: Comparison) -> str:
+    """The pass/fail table for logs."""
+    header = ("check", "obtained", "expected", "tolerance", "status", "detail")
+    rows = [header] + [
+        (c.name, _fmt(c.obtained), _fmt(c.expected), c.tolerance, c.status, c.detail) for c in comparison.checks
+    ]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
+    lines = []
+    for n, r in enumerate(rows):
+        lines.append(
+            "  ".join(str(v).ljust(w) for v, w in zip(r[:5], widths, strict=True)) + (f"  {r[5]}" if r[5] else "")
+        )
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    verdict = "PASS" if comparison.ok else f"FAIL ({len(comparison.failed)} of {len(comparison.checks)} checks)"
+    lines.append(f"\n{comparison.run_dir} vs {comparison.baseline}: {verdict}")
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1000 else f"{value:.1f}"
+    return str(value)
