@@ -45,7 +45,10 @@ def make_rows(n: int, k: int = 4, seed: int = 0) -> list[dict[str, Any]]:
     rows = []
     for i in range(n):
         ja = i % 2 == 1
-        objects, colors, fillers = (_OBJECTS_JA, _COLORS_JA, _FILLERS_JA) if ja else (_OBJECTS_EN, _COLORS_EN, _FILLERS_EN)
+        if ja:
+            objects, colors, fillers = _OBJECTS_JA, _COLORS_JA, _FILLERS_JA
+        else:
+            objects, colors, fillers = _OBJECTS_EN, _COLORS_EN, _FILLERS_EN
         picked = rng.sample(range(len(objects)), k)
         texts, spans, relevance = [], [], []
         for p, obj_index in enumerate(picked):

@@ -32,7 +32,7 @@ def _expected_labels(tokenizer, batch, row, i=0):
     enc = tokenizer(row["query"], row["texts"][0], return_offsets_mapping=True)
     text = row["texts"][0]
     out = []
-    for t, ((a, b), seq) in enumerate(zip(enc["offset_mapping"], enc.sequence_ids(0), strict=True)):
+    for (a, b), seq in zip(enc["offset_mapping"], enc.sequence_ids(0), strict=True):
         if seq != 1 or a == b:
             out.append(IGNORE_INDEX)
             continue
@@ -48,7 +48,12 @@ def _expected_labels(tokenizer, batch, row, i=0):
 @pytest.mark.parametrize(
     ("query", "sentences", "relevance", "joiner"),
     [
-        ("東京は何ですか？", ["東京は日本の首都です。", "大阪は大きい。", "「こんにちは。」と彼は言った。"], [1, 0, 1], ""),
+        (
+            "東京は何ですか？",
+            ["東京は日本の首都です。", "大阪は大きい。", "「こんにちは。」と彼は言った。"],
+            [1, 0, 1],
+            "",
+        ),
         ("What is Tokyo?", ["Tokyo is the capital of Japan.", "Osaka is big.", "He said hello."], [0, 1, 0], " "),
         ("絵文字？", ["😀は顔文字です。", "ｶﾀｶﾅと①も使う。"], [1, 0], ""),
     ],

@@ -36,7 +36,10 @@ def test_seed_config_carries_the_seed_settings():
     assert (t.ranking_weight, t.pruning_weight, t.evals_per_run) == (0.05, 1.0, 20)
     assert cfg.model.model_name_or_path == "hotchpotch/japanese-reranker-xsmall-v2"
     assert cfg.model.classifier_dropout == 0.0
-    assert (cfg.data.dataset_name, cfg.data.subset) == ("hotchpotch/wip-msmarco-context-relevance", "msmarco-ja-minimal")
+    assert (cfg.data.dataset_name, cfg.data.subset) == (
+        "hotchpotch/wip-msmarco-context-relevance",
+        "msmarco-ja-minimal",
+    )
 
 
 def _write(tmp_path, cfg):
@@ -95,7 +98,9 @@ def test_every_key_is_honoured(tmp_path):
 
 def test_overrides_really_override(tmp_path):
     path = _write(tmp_path, BASE)
-    loaded = load_config(path, ["training_args.seed=99", "training_args.ranking_weight=0.5", "model_args.max_length=64"])
+    loaded = load_config(
+        path, ["training_args.seed=99", "training_args.ranking_weight=0.5", "model_args.max_length=64"]
+    )
     assert (loaded.training.seed, loaded.training.ranking_weight, loaded.model.max_length) == (99, 0.5, 64)
     with pytest.raises(PruningError, match="unknown key 'sed'"):
         load_config(path, ["training_args.sed=1"])

@@ -44,7 +44,10 @@ def _direct_scores(model, tokenizer, item, input_format):
     else:
         shift = len(item.query) + len(tokenizer.sep_token)
         enc = tokenizer(item.query + tokenizer.sep_token + passage, return_offsets_mapping=True, return_tensors="pt")
-        in_passage = [s == 0 and a >= shift for s, (a, _) in zip(enc.sequence_ids(0), enc["offset_mapping"][0].tolist())]
+        in_passage = [
+            s == 0 and a >= shift
+            for s, (a, _) in zip(enc.sequence_ids(0), enc["offset_mapping"][0].tolist(), strict=True)
+        ]
     with torch.no_grad():
         probs = model(enc["input_ids"], enc["attention_mask"]).keep_probabilities()[0].numpy()
     out = []

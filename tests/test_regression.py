@@ -1,0 +1,165 @@
+"""The checking engine on hand-made run directories: every check can pass and can fail."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from pruning.cli.baseline import main as baseline_main
+from pruning.errors import PruningError
+from pruning.eval_data import EvalItem
+from pruning.regression import FAIL, INFO, PASS, SKIP, baseline_from_seed, capture, compare, load_baseline, load_run
+from pruning.report import build_result
+from pruning.seed_baseline import load_seed_baseline
+
+pytestmark = pytest.mark.unit
+
+ITEMS = [
+    EvalItem("q1", ["a", "b", "c"], [1, 0, 0]),
+    EvalItem("q2", ["d", "e"], [0, 1]),
+]
+SCORES = [[0.8, 0.25, 0.05], [0.15, 0.65]]
+
+
+def _make_run(root: Path, scores=SCORES, train_seconds=100.0, eval_losses=(0.8, 0.5), pruning_loss=0.3) -> Path:
+    root.mkdir(parents=True)
+    (root / "eval").mkdir()
+    summary = {
+        "config_file": "x.yaml",
+        "seed": 42,
+        "train_seconds": train_seconds,
+        "final_train": {"loss": 0.4, "ranking_loss": 0.2, "pruning_loss": pruning_loss},
+        "final_eval": {"loss": 0.5, "ranking_loss": 0.25, "pruning_loss": pruning_loss + 0.1},
+    }
+    history = [
+        {"loss": 0.9, "ranking_loss": 0.3, "pruning_loss": 0.8, "step": 5},
+        {"eval_loss": eval_losses[0], "eval_ranking_loss": 0.3, "eval_pruning_loss": 0.7, "step": 5},
+        {"eval_loss": eval_losses[1], "eval_ranking_loss": 0.2, "eval_pruning_loss": 0.45, "step": 10},
+        {"eval_loss": eval_losses[1], "eval_ranking_loss": 0.2, "eval_pruning_loss": 0.45, "step": 10},
+    ]
+    (root / "run_summary.json").write_text(json.dumps(summary))
+    (root / "log_history.json").write_text(json.dumps(history))
+    result = build_result("data/easy.json", ITEMS, scores, [0.1, 0.2, 0.3, 0.5, 0.7])
+    (root / "eval" / "easy.json").write_text(json.dumps(result))
+    return root
+
+
+@pytest.fixture
+def baseline(tmp_path):
+    return capture(load_run(_make_run(tmp_path / "base")))
+
+
+def _status(comparison, prefix):
+    return {c.name: c.status for c in comparison.checks if c.name.startswith(prefix)}
+
+
+def test_identical_run_passes_every_check(tmp_path, baseline):
+    result = compare(load_run(_make_run(tmp_path / "same")), baseline)
+    assert result.ok, [c for c in result.checks if c.status == FAIL]
+    assert {c.status for c in result.checks} == {PASS}
+    assert len(baseline["eval_trajectory"]) == 2  # the repeated final point is kept once
+
+
+def test_score_drift_fails_and_names_the_worst(tmp_path, baseline):
+    drifted = copy.deepcopy(SCORES)
+    drifted[1][0] = 0.15 + 0.06
+    result = compare(load_run(_make_run(tmp_path / "drift", scores=drifted)), baseline)
+    check = next(c for c in result.checks if "per-context scores" in c.name)
+    assert check.status == FAIL and check.obtained == pytest.approx(0.06)
+    assert "item 1 ctx 0: 0.2100 vs 0.1500" in check.detail
+
+
+def test_counts_best_threshold_and_recall_can_fail(tmp_path, baseline):
+    flipped = [[0.8, 0.25, 0.05], [0.15, 0.09]]  # the second keep drops below every threshold
+    result = compare(load_run(_make_run(tmp_path / "worse", scores=flipped)), baseline)
+    statuses = _status(result, "easy.json")
+    assert statuses["easy.json: best threshold by f2_5"] == PASS  # still 0.3
+    assert statuses["easy.json: recall at 0.3"] == FAIL
+    assert statuses["easy.json: FN at 0.3"] == PASS  # 1 FN is within ± 2
+    assert statuses["easy.json: threshold pattern (max cell Δ)"] == PASS
+    assert not result.ok
+
+
+def test_losses_trajectory_and_time(tmp_path, baseline):
+    slow = compare(load_run(_make_run(tmp_path / "slow", train_seconds=130.0)), baseline)
+    assert _status(slow, "training time")["training time (s)"] == FAIL
+    fast = compare(load_run(_make_run(tmp_path / "fast", train_seconds=50.0)), baseline)
+    time_check = next(c for c in fast.checks if c.name == "training time (s)")
+    assert time_check.status == PASS and "faster" in time_check.detail
+    drift = compare(load_run(_make_run(tmp_path / "traj", eval_losses=(0.8, 0.6))), baseline)
+    assert _status(drift, "eval loss at step 10")["eval loss at step 10"] == FAIL
+    loss = compare(load_run(_make_run(tmp_path / "loss", pruning_loss=0.4)), baseline)
+    assert _status(loss, "final_train")["final_train pruning_loss"] == FAIL
+
+
+def test_best_threshold_change_fails(tmp_path, baseline):
+    lower = [[0.8, 0.05, 0.05], [0.05, 0.25]]  # every negative below 0.1: the best moves to 0.1
+    result = compare(load_run(_make_run(tmp_path / "lower", scores=lower)), baseline)
+    check = next(c for c in result.checks if c.name.endswith("best threshold by f2_5"))
+    assert (check.status, check.obtained, check.expected) == (FAIL, 0.1, 0.3)
+
+
+def test_missing_evaluation_fails(tmp_path, baseline):
+    run_dir = _make_run(tmp_path / "noeval")
+    (run_dir / "eval" / "easy.json").unlink()
+    result = compare(load_run(run_dir), baseline)
+    assert [c.status for c in result.checks if c.name.endswith("evaluation")] == [FAIL]
+
+
+def test_seed_baseline_checks_the_acceptance_list(tmp_path):
+    seed = baseline_from_seed(load_seed_baseline())
+    assert seed["bands"]["f2_5"] == 0.01 and seed["bands"]["fn"] == 2 and seed["bands"]["recall_min"] == 0.99
+    rows = seed["evaluations"]["pruning_data_ja_v3.json"]["thresholds"]
+    assert [r["fn"] for r in rows] == [0, 0, 5, 59, 274, 497, 643]
+    # A run reproducing the seed's counts exactly passes the metric checks.
+    run_dir = tmp_path / "seedlike"
+    (run_dir / "eval").mkdir(parents=True)
+    (run_dir / "run_summary.json").write_text(json.dumps({"train_seconds": 110.0}))
+    (run_dir / "log_history.json").write_text(
+        json.dumps([{"eval_loss": 0.80, "step": 7}, {"eval_loss": 0.43, "step": 140}])
+    )
+    result = {
+        "data": "pruning_data_ja_v3.json",
+        "thresholds": rows,
+        "best": {"metric": "f2_5", "threshold": 0.3},
+        "items": [],
+    }
+    (run_dir / "eval" / "ja.json").write_text(json.dumps(result))
+    comparison = compare(load_run(run_dir), seed)
+    assert comparison.ok, [c for c in comparison.checks if c.status == FAIL]
+    statuses = {c.name: c.status for c in comparison.checks}
+    assert statuses["pruning_data_ja_v3.json: per-context scores"] == SKIP
+    assert statuses["pruning_data_ja_v3.json: threshold pattern (max cell Δ)"] == INFO
+    # FN 8 is outside 5 ± 2
+    bad = copy.deepcopy(rows)
+    bad[2].update(tp=683, fn=8)
+    (run_dir / "eval" / "ja.json").write_text(json.dumps({**result, "thresholds": bad}))
+    statuses = {c.name: c.status for c in compare(load_run(run_dir), seed).checks}
+    assert statuses["pruning_data_ja_v3.json: FN at 0.3"] == FAIL
+
+
+def test_cli_capture_and_compare(tmp_path, capsys):
+    base = _make_run(tmp_path / "base")
+    out = tmp_path / "b.json"
+    assert baseline_main(["capture", str(base), "-o", str(out)]) == 0
+    assert baseline_main(["compare", str(base), str(out)]) == 0
+    assert "PASS" in capsys.readouterr().out
+    worse = _make_run(tmp_path / "worse", train_seconds=500.0)
+    assert baseline_main(["compare", str(worse), str(out)]) == 1
+    table = capsys.readouterr().out
+    assert "training time (s)" in table and "FAIL" in table
+    assert baseline_main(["compare", str(tmp_path / "nope"), str(out)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+
+
+def test_bad_baselines_are_clear_errors(tmp_path):
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"schema_version": 99}))
+    with pytest.raises(PruningError, match="schema_version"):
+        load_baseline(path)
+    path.write_text("{")
+    with pytest.raises(PruningError, match="not valid JSON"):
+        load_baseline(path)
