@@ -448,6 +448,15 @@ class _NegativePool:
             unique.setdefault(passage.text, passage)
         self.passages = list(unique.values())
         self.per_title = Counter(p.title for p in self.passages)
+        self.by_title: dict[str, list[Passage]] = {}
+        for passage in self.passages:
+            self.by_title.setdefault(passage.title, []).append(passage)
+
+    def draw_same_article(self, example: QAExample, n: int, seed: int) -> list[Passage]:
+        """Up to n other paragraphs of the question's own article: hard negatives, on topic but not the gold."""
+        candidates = [p for p in self.by_title.get(example.title, []) if p.text != example.context]
+        rng = random.Random(_stable_int(seed, "hard-negatives", example.qid))
+        return rng.sample(candidates, min(n, len(candidates)))
 
     def draw(self, example: QAExample, n: int, seed: int) -> list[Passage]:
         eligible = len(self.passages) - self.per_title[example.title]
@@ -487,10 +496,17 @@ def build_rows(
     max_queries: int | None = None,
     progress: bool = False,
     desc: str = "rows",
+    hard_negatives: int = 0,
 ) -> list[dict[str, Any]]:
-    """Context-relevance rows for the corpus's questions, negatives drawn from its own paragraphs."""
+    """Context-relevance rows for the corpus's questions, negatives drawn from its own paragraphs.
+
+    `hard_negatives` of the K-1 negatives come from other paragraphs of the gold paragraph's article (fewer
+    when the article has fewer; the rest from other articles).
+    """
     if k < 1:
         raise PruningError(f"K must be at least 1, got {k}")
+    if not 0 <= hard_negatives <= max(k - 1, 0):
+        raise PruningError(f"hard negatives must be between 0 and K-1 = {k - 1}, got {hard_negatives}")
     if max_queries is not None and max_queries < 1:
         raise PruningError(f"max queries must be at least 1, got {max_queries}")
     examples = list(corpus.examples)
@@ -507,7 +523,8 @@ def build_rows(
 
     rows = []
     for example in tqdm(examples, desc=desc, disable=not progress, unit="q"):
-        negatives = pool.draw(example, k - 1, seed) if k > 1 else []
+        hard = pool.draw_same_article(example, hard_negatives, seed) if hard_negatives else []
+        negatives = hard + (pool.draw(example, k - 1 - len(hard), seed) if k - 1 > len(hard) else [])
         gold_spans = spans_of(example.context)
         texts = [example.context] + [p.text for p in negatives]
         spans = [gold_spans] + [spans_of(p.text) for p in negatives]
@@ -557,6 +574,7 @@ def convert_qa(
     seed: int = 42,
     max_queries: int | None = None,
     progress: bool = False,
+    hard_negatives: int = 0,
 ) -> ConversionResult:
     """Read QA files and build train/validation rows plus a manifest (split by article unless given files)."""
     train = load_qa(qa_paths, qa_format)
@@ -580,7 +598,15 @@ def convert_qa(
         if not part.examples:
             raise PruningError(f"the {name} split has no usable questions")
     rows = {
-        name: build_rows(part, k=k, seed=seed, max_queries=max_queries, progress=progress, desc=name)
+        name: build_rows(
+            part,
+            k=k,
+            seed=seed,
+            max_queries=max_queries,
+            progress=progress,
+            desc=name,
+            hard_negatives=hard_negatives,
+        )
         for name, part in (("train", train), ("validation", validation))
     }
     sources = [
@@ -596,6 +622,7 @@ def convert_qa(
         "options": {
             "qa_format": qa_format,
             "k": k,
+            "hard_negatives": hard_negatives,
             "seed": seed,
             "max_queries": max_queries,
             "validation": "files" if validation_paths else f"fraction {validation_fraction} by article",

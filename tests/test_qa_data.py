@@ -485,3 +485,45 @@ def test_real_jaquad_dev_converts_cleanly() -> None:
     for n, row in enumerate(rows[:200]):
         validate_relevance_row(row, f"row {n}")
         assert sum(row["context_spans_relevance"][0]) >= 1
+
+
+@pytest.mark.unit
+def test_hard_negatives_come_from_the_same_article():
+    from pruning.qa_data import build_rows
+
+    corpus = _hard_negative_corpus()
+    rows = build_rows(corpus, k=4, seed=3, hard_negatives=2)
+    title_of = {p.text: p.title for p in corpus.passages}
+    for row, example in zip(rows, corpus.examples, strict=True):
+        titles = [title_of[t] for t in row["texts"][1:]]
+        assert titles.count(example.title) == 2  # the two hard negatives
+        assert row["texts"][0] == example.context and example.context not in row["texts"][1:]
+        assert all(sum(r) == 0 for r in row["context_spans_relevance"][1:])
+    assert rows == build_rows(corpus, k=4, seed=3, hard_negatives=2)
+    with pytest.raises(PruningError, match="hard negatives must be between 0 and K-1"):
+        build_rows(corpus, k=4, hard_negatives=4)
+
+
+def _hard_negative_corpus():
+    import tempfile
+
+    from pruning.qa_data import load_qa
+
+    data = {"data": []}
+    for a in range(4):
+        paragraphs = []
+        for p in range(3):
+            context = f"Article {a} paragraph {p} says fact {a}{p}. It has another sentence."
+            start = context.index(f"fact {a}{p}")
+            qas = [
+                {
+                    "id": f"q{a}{p}",
+                    "question": f"What is fact {a}{p}?",
+                    "answers": [{"text": f"fact {a}{p}", "answer_start": start}],
+                }
+            ]
+            paragraphs.append({"context": context, "qas": qas})
+        data["data"].append({"title": f"T{a}", "paragraphs": paragraphs})
+    path = Path(tempfile.mkdtemp()) / "squad.json"
+    path.write_text(json.dumps(data))
+    return load_qa([path])

