@@ -154,3 +154,44 @@ def test_subprocess_bad_inputs_exit_2_without_traceback(data: Path, scores: Path
 
     proc = _run("--scores", str(scores), "-j", str(data), "--format", "markdown")
     assert proc.returncode == 0 and "| **" in proc.stdout
+
+
+# ---- scoring with a model (-m) -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory, tiny_backbone_dir, tiny_tokenizer) -> Path:
+    import torch
+
+    from pruning.modeling import ContextPruner
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("pruner")
+    ContextPruner.from_backbone(str(tiny_backbone_dir)).save_pretrained(path, tokenizer=tiny_tokenizer)
+    return path
+
+
+@pytest.mark.parametrize("input_format", ["pair", "seed"])
+def test_model_scoring_writes_the_schema_and_extras(tiny_model_dir, tmp_path, capsys, input_format) -> None:
+    out = tmp_path / "out.json"
+    plot = tmp_path / "sweep.png"
+    easy = ROOT / "pruning-config" / "pruning_data_easy_ja.json"
+    argv = ["-m", str(tiny_model_dir), "-j", str(easy), "--output-json", str(out), "--input-format", input_format]
+    assert main([*argv, "--batch-size", "7", "--no-progress", "--format", "markdown", "--plot", str(plot)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["n_contexts"] == 150 and len(result["items"]) == 30
+    assert result["input_format"] == input_format and len(result["ranking_logits"]) == 30
+    assert result["timing"]["batch_size"] == 7 and result["timing"]["contexts_per_second"] > 0
+    assert all(0.0 <= s <= 1.0 for it in result["items"] for s in it["scores"])
+    assert plot.stat().st_size > 1000
+    assert "| threshold |" in capsys.readouterr().out
+    # the saved scores reproduce the same table
+    again = tmp_path / "again.json"
+    assert main(["--scores", str(out), "-j", str(easy), "--output-json", str(again), "--format", "json"]) == 0
+    assert json.loads(again.read_text())["thresholds"] == result["thresholds"]
+
+
+def test_model_dir_without_head_is_exit_2(tiny_backbone_dir, capsys) -> None:
+    easy = ROOT / "pruning-config" / "pruning_data_easy_ja.json"
+    assert main(["-m", str(tiny_backbone_dir), "-j", str(easy)]) == 2
+    assert "not a pruner model directory" in capsys.readouterr().err
