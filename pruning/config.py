@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import yaml
 from transformers import TrainingArguments
 
+from pruning.cache import cache_root
 from pruning.errors import PruningError
 
 logger = logging.getLogger(__name__)
@@ -80,11 +80,6 @@ class RunConfig:
     training: PruningTrainingArguments
     source: Path
     raw: dict[str, Any]
-
-
-def cache_root() -> Path:
-    """Where derived artefacts live (converted models, built datasets): $PRUNING_CACHE or ~/.cache/pruning."""
-    return Path(os.environ.get("PRUNING_CACHE") or Path.home() / ".cache" / "pruning").expanduser()
 
 
 def resolve_data_path(file: str, base: Path) -> Path:

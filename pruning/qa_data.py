@@ -37,6 +37,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from pruning.cache import cache_root
 from pruning.errors import PruningError
 from pruning.sentences import split_sentences
 
@@ -646,10 +647,8 @@ def convert_qa(
 
 
 def default_output_dir(name: str) -> Path:
-    """``$PRUNING_CACHE/data/<name>`` when PRUNING_CACHE is set, else ``~/.cache/pruning/data/<name>``."""
-    root = os.environ.get("PRUNING_CACHE")
-    base = Path(root) if root else Path.home() / ".cache" / "pruning"
-    return base / "data" / name
+    """``<cache root>/data/<name>`` (see pruning.cache)."""
+    return cache_root() / "data" / name
 
 
 def _git_root(path: Path) -> Path | None:

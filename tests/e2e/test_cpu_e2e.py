@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pruning.config import cache_root
+from pruning.cache import cache_root
 from pruning.regression import Bands, capture, compare, load_run, render_table
 
 from .helpers import CONFIG_DIR, EVAL_FILES, ROOT, evaluate, train_run
