@@ -440,6 +440,41 @@ def relevance_for_spans(spans: Sequence[Sequence[int]], answers: Iterable[Sequen
     return [int(any(s < b and a < e for a, b in answers)) for s, e in spans]
 
 
+def sentence_window(
+    text: str,
+    spans: Sequence[Sequence[int]],
+    relevance: Sequence[int],
+    max_chars: int,
+    rng: random.Random,
+) -> tuple[str, list[list[int]], list[int]]:
+    """Cut a passage to a run of whole sentences spanning at most `max_chars` characters.
+
+    The run holds every relevant sentence when they fit together (else it starts at the first one); among the
+    runs that qualify one is drawn with `rng`, so the relevant sentence is not always first. A single sentence
+    longer than `max_chars` is kept whole. Spans are shifted into the cut text.
+    """
+    n = len(spans)
+    if n == 0 or spans[-1][1] - spans[0][0] <= max_chars:
+        return text, [list(sp) for sp in spans], list(relevance)
+    relevant = [i for i, r in enumerate(relevance) if r]
+    lo_need, hi_need = (relevant[0], relevant[-1]) if relevant else (None, None)
+    if relevant and spans[hi_need][1] - spans[lo_need][0] > max_chars:
+        hi_need = lo_need  # the relevant sentences do not fit together: keep the first
+    windows = []
+    for a in range(n):
+        b = a
+        while b + 1 < n and spans[b + 1][1] - spans[a][0] <= max_chars:
+            b += 1
+        if lo_need is None or (a <= lo_need and b >= hi_need):
+            windows.append((a, b))
+    if not windows:  # the first needed sentence alone exceeds max_chars
+        windows = [(lo_need, lo_need)]
+    a, b = windows[rng.randrange(len(windows))]
+    start = spans[a][0]
+    cut = [[s - start, e - start] for s, e in spans[a : b + 1]]
+    return text[start : spans[b][1]], cut, list(relevance[a : b + 1])
+
+
 class _NegativePool:
     """Paragraphs of one split in content-hash order, for drawing negatives from other articles."""
 
@@ -498,9 +533,11 @@ def build_rows(
     progress: bool = False,
     desc: str = "rows",
     hard_negatives: int = 0,
+    max_passage_chars: int | None = None,
 ) -> list[dict[str, Any]]:
     """Context-relevance rows for the corpus's questions, negatives drawn from its own paragraphs.
 
+    With `max_passage_chars`, every passage is cut to a window of whole sentences (see sentence_window).
     `hard_negatives` of the K-1 negatives come from other paragraphs of the gold paragraph's article (fewer
     when the article has fewer; the rest from other articles).
     """
@@ -531,6 +568,13 @@ def build_rows(
         spans = [gold_spans] + [spans_of(p.text) for p in negatives]
         relevance = [relevance_for_spans(gold_spans, example.answer_spans)]
         relevance += [[0] * len(s) for s in spans[1:]]
+        if max_passage_chars is not None:
+            rng = random.Random(_stable_int(seed, "window", example.qid))
+            cut = [
+                sentence_window(t, sp, r, max_passage_chars, rng)
+                for t, sp, r in zip(texts, spans, relevance, strict=True)
+            ]
+            texts, spans, relevance = (list(x) for x in zip(*cut, strict=True))
         row = {
             "query": example.question,
             "texts": texts,
@@ -576,6 +620,7 @@ def convert_qa(
     max_queries: int | None = None,
     progress: bool = False,
     hard_negatives: int = 0,
+    max_passage_chars: int | None = None,
 ) -> ConversionResult:
     """Read QA files and build train/validation rows plus a manifest (split by article unless given files)."""
     train = load_qa(qa_paths, qa_format)
@@ -607,6 +652,7 @@ def convert_qa(
             progress=progress,
             desc=name,
             hard_negatives=hard_negatives,
+            max_passage_chars=max_passage_chars,
         )
         for name, part in (("train", train), ("validation", validation))
     }
@@ -624,6 +670,7 @@ def convert_qa(
             "qa_format": qa_format,
             "k": k,
             "hard_negatives": hard_negatives,
+            "max_passage_chars": max_passage_chars,
             "seed": seed,
             "max_queries": max_queries,
             "validation": "files" if validation_paths else f"fraction {validation_fraction} by article",

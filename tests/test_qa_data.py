@@ -527,3 +527,39 @@ def _hard_negative_corpus():
     path = Path(tempfile.mkdtemp()) / "squad.json"
     path.write_text(json.dumps(data))
     return load_qa([path])
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("seed", range(5))
+def test_sentence_window_keeps_the_answer_and_whole_sentences(seed):
+    import random
+
+    from pruning.qa_data import sentence_window
+    from pruning.sentences import split_sentences
+
+    text = "".join(f"これは{i}番目の文です。" for i in range(12))
+    spans = [list(sp) for sp in split_sentences(text)]
+    relevance = [int(i in (6, 7)) for i in range(12)]
+    cut, cut_spans, cut_rel = sentence_window(text, spans, relevance, 60, random.Random(seed))
+    assert len(cut) <= 60 and cut in text
+    assert cut_rel.count(1) == 2  # both relevant sentences kept
+    assert [cut[s:e] for s, e in cut_spans] == [text[s:e] for s, e in spans if text[s:e] in cut]
+    assert cut_spans[0][0] == 0 and cut_spans[-1][1] == len(cut)
+    # short passages and negatives pass through or are cut likewise
+    assert sentence_window(text, spans, relevance, 10_000, random.Random(0))[0] == text
+    neg = sentence_window(text, spans, [0] * 12, 30, random.Random(seed))
+    assert len(neg[0]) <= 30 and sum(neg[2]) == 0
+
+
+@pytest.mark.unit
+def test_sentence_window_far_apart_answers_keep_the_first():
+    import random
+
+    from pruning.qa_data import sentence_window
+
+    text = "A" * 20 + "B" * 20 + "C" * 20
+    spans = [[0, 20], [20, 40], [40, 60]]
+    cut, cut_spans, rel = sentence_window(text, spans, [1, 0, 1], 30, random.Random(0))
+    assert cut == "A" * 20 and rel == [1]
+    long_first = sentence_window(text, spans, [0, 1, 0], 10, random.Random(0))
+    assert long_first[0] == "B" * 20 and long_first[2] == [1]  # one over-long sentence is kept whole

@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="how many of the K-1 negatives come from other paragraphs of the same article (default 0)",
     )
+    parser.add_argument(
+        "--max-passage-chars",
+        type=int,
+        help="cut every passage to a window of whole sentences of at most this many characters, keeping the "
+        "answer sentences in the gold one (default: whole paragraphs)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="seed for negatives, subsets and splits (default 42)")
     parser.add_argument("--max-queries", type=int, help="at most this many rows per split (smoke runs)")
     out = parser.add_mutually_exclusive_group()
@@ -68,6 +74,8 @@ def _default_name(args: argparse.Namespace) -> str:
     parts = [first.parent.name if first.is_dir() else "", stem, f"k{args.k}", f"seed{args.seed}"]
     if args.hard_negatives:
         parts.append(f"hard{args.hard_negatives}")
+    if args.max_passage_chars:
+        parts.append(f"chars{args.max_passage_chars}")
     if args.max_queries:
         parts.append(f"max{args.max_queries}")
     return "-".join(p for p in parts if p)
@@ -86,6 +94,7 @@ def _body(argv: Sequence[str] | None) -> int:
         max_queries=args.max_queries,
         progress=not args.no_progress,
         hard_negatives=args.hard_negatives,
+        max_passage_chars=args.max_passage_chars,
     )
     out_dir = args.out or default_output_dir(args.name or _default_name(args))
     written = write_dataset(result.rows_by_split, out_dir, result.manifest)
