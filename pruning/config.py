@@ -112,8 +112,15 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], where: str) -> di
         section, key = dotted.split(".", 1)
         if section not in SECTIONS:
             raise PruningError(f"override {item!r}: unknown section {section!r}{_suggest(section, list(SECTIONS))}")
-        raw.setdefault(section, {})[key] = yaml.safe_load(value) if value else None
+        raw.setdefault(section, {})[key] = _parse_value(value)
     return raw
+
+
+def _parse_value(text: str) -> Any:
+    """An override's value as YAML, except YAML 1.1's yes/no/on/off, which stay strings (eval_strategy=no)."""
+    if text.strip().lower() in ("yes", "no", "on", "off", "y", "n"):
+        return text.strip()
+    return yaml.safe_load(text) if text else None
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:

@@ -102,6 +102,7 @@ def test_overrides_really_override(tmp_path):
         path, ["training_args.seed=99", "training_args.ranking_weight=0.5", "model_args.max_length=64"]
     )
     assert (loaded.training.seed, loaded.training.ranking_weight, loaded.model.max_length) == (99, 0.5, 64)
+    assert load_config(path, ["training_args.eval_strategy=no"]).training.eval_strategy.value == "no"
     with pytest.raises(PruningError, match="unknown key 'sed'"):
         load_config(path, ["training_args.sed=1"])
     with pytest.raises(PruningError, match="expected section.key=value"):
