@@ -7,11 +7,14 @@ A row: `query`, `texts` (K passages), `labels` (K), `context_spans` (per passage
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pruning.config import DataArgs
 from pruning.errors import PruningError
+
+if TYPE_CHECKING:
+    from pruning.config import DataArgs
 
 logger = logging.getLogger(__name__)
 
@@ -99,39 +102,59 @@ def validate_dataset(ds, target_column: str, name: str) -> None:
     missing = [c for c in (*REQUIRED_COLUMNS, target_column) if c not in ds.column_names]
     if missing:
         raise PruningError(f"{name}: missing columns {missing} (have {ds.column_names})")
-    columns = ["query", "texts", "context_spans", "context_spans_relevance", target_column]
+    columns = [*REQUIRED_COLUMNS, target_column]
     for i, row in enumerate(ds.select_columns(list(dict.fromkeys(columns)))):
-        validate_row(row, f"{name}: row {i}", target_column)
+        where = f"{name}: row {i}"
+        validate_relevance_row(row, where)
+        targets = row[target_column]
+        if not isinstance(targets, list) or len(targets) != len(row["texts"]):
+            raise PruningError(f"{where}: field {target_column!r} must hold one number per text ({len(row['texts'])})")
+        if any(not isinstance(t, int | float) or isinstance(t, bool) or not 0 <= t <= 1 for t in targets):
+            raise PruningError(f"{where}: field {target_column!r} must hold numbers in [0, 1]")
 
 
-def validate_row(row: dict[str, Any], where: str, target_column: str) -> None:
-    """Check one context-relevance row; the error names the row and the field."""
-    for key in ("query", "texts", "context_spans", "context_spans_relevance", target_column):
-        if key not in row or row[key] is None:
-            raise PruningError(f"{where}: field {key!r} is missing")
-    texts, spans, rel, targets = (
-        row["texts"],
-        row["context_spans"],
-        row["context_spans_relevance"],
-        row[target_column],
-    )
+def _is_int01(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value in (0, 1)
+
+
+def validate_relevance_row(row: Mapping[str, Any], where: str) -> None:
+    """Check one context-relevance row; raise PruningError naming ``where`` and the field at fault."""
+
+    def fail(msg: str) -> None:
+        raise PruningError(f"{where}: {msg}")
+
+    if not isinstance(row, Mapping):
+        fail(f"expected an object, got {type(row).__name__}")
+    for column in REQUIRED_COLUMNS:
+        if column not in row:
+            fail(f"missing field {column!r}")
     if not isinstance(row["query"], str) or not row["query"].strip():
-        raise PruningError(f"{where}: field 'query' must be a non-empty string")
-    if not texts:
-        raise PruningError(f"{where}: field 'texts' is empty")
-    for key, value in (("context_spans", spans), ("context_spans_relevance", rel), (target_column, targets)):
-        if len(value) != len(texts):
-            raise PruningError(f"{where}: field {key!r} has {len(value)} entries for {len(texts)} texts")
-    for p, (text, p_spans, p_rel) in enumerate(zip(texts, spans, rel, strict=True)):
-        if len(p_spans) != len(p_rel):
-            raise PruningError(
-                f"{where}: passage {p}: {len(p_spans)} context_spans but {len(p_rel)} context_spans_relevance"
+        fail("'query' must be a non-empty string")
+    texts, labels = row["texts"], row["labels"]
+    spans, relevance = row["context_spans"], row["context_spans_relevance"]
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        fail("'texts' must be a non-empty list of strings")
+    for name, value in (("labels", labels), ("context_spans", spans), ("context_spans_relevance", relevance)):
+        if not isinstance(value, list) or len(value) != len(texts):
+            got = len(value) if isinstance(value, list) else type(value).__name__
+            fail(f"{name!r} must be a list with one entry per text ({len(texts)}), got {got}")
+    for i, label in enumerate(labels):
+        if not isinstance(label, int | float) or isinstance(label, bool):
+            fail(f"labels[{i}] must be a number, got {label!r}")
+    for i, (text, passage_spans, passage_rel) in enumerate(zip(texts, spans, relevance, strict=True)):
+        if not isinstance(passage_spans, list) or not isinstance(passage_rel, list):
+            fail(f"context_spans[{i}] and context_spans_relevance[{i}] must be lists")
+        if len(passage_spans) != len(passage_rel):
+            fail(f"passage {i} has {len(passage_spans)} spans but {len(passage_rel)} relevance values")
+        for j, span in enumerate(passage_spans):
+            ok = (
+                isinstance(span, list | tuple)
+                and len(span) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) for x in span)
+                and 0 <= span[0] <= span[1] <= len(text)
             )
-        for s, span in enumerate(p_spans):
-            if len(span) != 2 or not 0 <= span[0] < span[1] <= len(text):
-                raise PruningError(
-                    f"{where}: passage {p}: context_spans[{s}] = {list(span)} lies outside its text "
-                    f"of {len(text)} characters"
-                )
-        if any(v not in (0, 1) or isinstance(v, bool) for v in p_rel):
-            raise PruningError(f"{where}: passage {p}: context_spans_relevance must hold 0/1 values")
+            if not ok:
+                fail(f"context_spans[{i}][{j}] = {span!r} is not a [start, end] inside text {i} (length {len(text)})")
+        for j, value in enumerate(passage_rel):
+            if not _is_int01(value):
+                fail(f"context_spans_relevance[{i}][{j}] = {value!r} is not 0 or 1")

@@ -38,6 +38,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from pruning.cache import cache_root
+from pruning.data import REQUIRED_COLUMNS, validate_relevance_row
 from pruning.errors import PruningError
 from pruning.sentences import split_sentences
 
@@ -63,7 +64,7 @@ __all__ = [
     "write_dataset",
 ]
 
-COLUMNS = ("query", "texts", "labels", "context_spans", "context_spans_relevance")
+COLUMNS = REQUIRED_COLUMNS
 SPLITS = ("train", "validation")
 QA_FORMATS = ("auto", "squad", "jaquad", "xquad", "jsquad")
 SEP_MARKER = " [SEP] "
@@ -747,50 +748,3 @@ def write_dataset(
 
 
 # ------------------------------------------------------------------------------------------ validation
-
-
-def _is_int01(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value in (0, 1)
-
-
-def validate_relevance_row(row: Mapping[str, Any], where: str) -> None:
-    """Check one context-relevance row; raise PruningError naming ``where`` and the field at fault."""
-
-    def fail(msg: str) -> None:
-        raise PruningError(f"{where}: {msg}")
-
-    if not isinstance(row, Mapping):
-        fail(f"expected an object, got {type(row).__name__}")
-    for column in COLUMNS:
-        if column not in row:
-            fail(f"missing field {column!r}")
-    if not isinstance(row["query"], str) or not row["query"].strip():
-        fail("'query' must be a non-empty string")
-    texts, labels = row["texts"], row["labels"]
-    spans, relevance = row["context_spans"], row["context_spans_relevance"]
-    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-        fail("'texts' must be a non-empty list of strings")
-    for name, value in (("labels", labels), ("context_spans", spans), ("context_spans_relevance", relevance)):
-        if not isinstance(value, list) or len(value) != len(texts):
-            got = len(value) if isinstance(value, list) else type(value).__name__
-            fail(f"{name!r} must be a list with one entry per text ({len(texts)}), got {got}")
-    for i, label in enumerate(labels):
-        if not isinstance(label, int | float) or isinstance(label, bool):
-            fail(f"labels[{i}] must be a number, got {label!r}")
-    for i, (text, passage_spans, passage_rel) in enumerate(zip(texts, spans, relevance, strict=True)):
-        if not isinstance(passage_spans, list) or not isinstance(passage_rel, list):
-            fail(f"context_spans[{i}] and context_spans_relevance[{i}] must be lists")
-        if len(passage_spans) != len(passage_rel):
-            fail(f"passage {i} has {len(passage_spans)} spans but {len(passage_rel)} relevance values")
-        for j, span in enumerate(passage_spans):
-            ok = (
-                isinstance(span, list | tuple)
-                and len(span) == 2
-                and all(isinstance(x, int) and not isinstance(x, bool) for x in span)
-                and 0 <= span[0] <= span[1] <= len(text)
-            )
-            if not ok:
-                fail(f"context_spans[{i}][{j}] = {span!r} is not a [start, end] inside text {i} (length {len(text)})")
-        for j, value in enumerate(passage_rel):
-            if not _is_int01(value):
-                fail(f"context_spans_relevance[{i}][{j}] = {value!r} is not 0 or 1")

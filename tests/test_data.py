@@ -1,0 +1,84 @@
+"""Training splits: loading local files, choosing the ranking-target column, validating every row."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pruning.config import DataArgs
+from pruning.data import load_splits, resolve_target_column, validate_dataset
+from pruning.errors import PruningError
+from pruning.synthetic import make_rows
+
+pytestmark = pytest.mark.unit
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def test_local_files_and_sample_limits(tmp_path):
+    train = _write(tmp_path / "train.jsonl", make_rows(10, k=3, seed=0))
+    val = _write(tmp_path / "validation.jsonl", make_rows(4, k=3, seed=1))
+    tr, va = load_splits(DataArgs(train_files=[train], validation_files=[val], max_train_samples=6))
+    assert (len(tr), len(va)) == (6, 4)
+    validate_dataset(tr, "labels", "train")
+    tr, va = load_splits(DataArgs(train_files=[train], validation_split=None))
+    assert va is None and len(tr) == 10
+    with pytest.raises(PruningError, match="no split 'validation'"):
+        load_splits(DataArgs(train_files=[train]))
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(PruningError, match="no such training file"):
+        load_splits(DataArgs(train_files=[str(tmp_path / "missing.jsonl")]))
+    (tmp_path / "x.csv").write_text("a\n")
+    with pytest.raises(PruningError, match="unsupported training file type '.csv'"):
+        load_splits(DataArgs(train_files=[str(tmp_path / "x.csv")]))
+
+
+def test_target_column_resolution(caplog):
+    caplog.set_level("INFO", logger="pruning.data")
+    assert resolve_target_column(["query", "labels", "teacher_scores.a.b"], None) == "teacher_scores.a.b"
+    assert resolve_target_column(["query", "labels"], None) == "labels"
+    assert "ranking targets are the 0/1 `labels`" in caplog.text
+    assert resolve_target_column(["labels", "teacher_scores.x"], "labels") == "labels"
+    with pytest.raises(PruningError, match="several teacher columns"):
+        resolve_target_column(["teacher_scores.a", "teacher_scores.b"], None)
+    with pytest.raises(PruningError, match="'teacher_scores.z' is not a column"):
+        resolve_target_column(["labels"], "teacher_scores.z")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda r: r.update(teacher=[0.5]), "row 1: field 'teacher' must hold one number per text"),
+        (lambda r: r.update(teacher=[2.0, 0.0, 0.0]), "row 1: field 'teacher' must hold numbers in \\[0, 1\\]"),
+        (lambda r: r["context_spans"][0].__setitem__(0, [0, 10_000]), "row 1: context_spans\\[0\\]\\[0\\]"),
+        (
+            lambda r: r["context_spans_relevance"][0].__setitem__(0, 2),
+            "row 1: context_spans_relevance\\[0\\]\\[0\\] = 2 is not 0 or 1",
+        ),
+        (lambda r: r.update(labels=[1]), "row 1: 'labels' must be a list with one entry per text"),
+    ],
+)
+def test_bad_rows_are_named(tmp_path, mutate, message):
+    import datasets
+
+    rows = make_rows(3, k=3, seed=0)
+    for r in rows:
+        r["teacher"] = [0.9, 0.1, 0.0]
+    mutate(rows[1])
+    ds = datasets.Dataset.from_list(rows)
+    with pytest.raises(PruningError, match=f"train: {message}"):
+        validate_dataset(ds, "teacher", "train")
+
+
+def test_missing_column_is_named():
+    import datasets
+
+    ds = datasets.Dataset.from_list([{k: v for k, v in r.items() if k != "context_spans"} for r in make_rows(2)])
+    with pytest.raises(PruningError, match="missing columns \\['context_spans'\\]"):
+        validate_dataset(ds, "labels", "train")
