@@ -117,10 +117,27 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], where: str) -> di
 
 
 def _parse_value(text: str) -> Any:
-    """An override's value as YAML, except YAML 1.1's yes/no/on/off, which stay strings (eval_strategy=no)."""
-    if text.strip().lower() in ("yes", "no", "on", "off", "y", "n"):
-        return text.strip()
+    """An override's value: a number if it reads as one (1e-4 too), yes/no/on/off as strings, else YAML."""
+    text = text.strip()
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
+    if text.lower() in ("yes", "no", "on", "off", "y", "n"):
+        return text
     return yaml.safe_load(text) if text else None
+
+
+def _check_training_types(section: dict[str, Any], where: str) -> None:
+    """HF does not check types: a number given as text (YAML reads 1e-4 as a string) is an error here."""
+    defaults = {f.name: f.default for f in dataclasses.fields(PruningTrainingArguments)}
+    for key, value in section.items():
+        default = defaults.get(key)
+        if isinstance(default, int | float) and not isinstance(default, bool) and isinstance(value, str):
+            raise PruningError(
+                f"{where}: {key!r} must be a number, got the string {value!r} (YAML needs 1.0e-4, not 1e-4)"
+            )
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
@@ -160,6 +177,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         for i, file in enumerate(data.get(key) or []):
             data[key][i] = str(resolve_data_path(str(file), path.parent))
     training = sections["training_args"]
+    _check_training_types(training, f"{path}: training_args")
     training.setdefault("output_dir", str(Path("output") / f"{path.stem}_{datetime.now():%Y%m%d_%H%M%S}"))
     if training.get("bf16") or training.get("fp16"):
         import torch

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pruning.cache import cache_root
 from pruning.errors import PruningError
 
 logger = logging.getLogger(__name__)
@@ -510,10 +511,7 @@ def _swap_into_place(tmp: Path, dest: Path, overwrite: bool) -> None:
 
 
 def _cache_root(cache_dir: str | os.PathLike[str] | None) -> Path:
-    if cache_dir is not None:
-        return Path(cache_dir)
-    env = os.environ.get("PRUNING_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "pruning"
+    return Path(cache_dir) if cache_dir is not None else cache_root()
 
 
 def _is_complete(ckpt: Path) -> bool:

@@ -78,6 +78,9 @@ def test_unknown_section_and_bad_types(tmp_path):
     bad = {**BASE, "model_args": {"model_name_or_path": "x", "max_length": "long"}}
     with pytest.raises(PruningError, match="'max_length' must be int"):
         load_config(_write(tmp_path, bad))
+    text_number = {**BASE, "training_args": {"learning_rate": "1e-4"}}
+    with pytest.raises(PruningError, match="'learning_rate' must be a number, got the string '1e-4'"):
+        load_config(_write(tmp_path, text_number))
     with pytest.raises(PruningError, match="exactly one of 'dataset_name' or 'train_files'"):
         load_config(_write(tmp_path, {**BASE, "data_args": {}}))
 
@@ -103,6 +106,7 @@ def test_overrides_really_override(tmp_path):
     )
     assert (loaded.training.seed, loaded.training.ranking_weight, loaded.model.max_length) == (99, 0.5, 64)
     assert load_config(path, ["training_args.eval_strategy=no"]).training.eval_strategy.value == "no"
+    assert load_config(path, ["training_args.learning_rate=1e-4"]).training.learning_rate == 1e-4
     with pytest.raises(PruningError, match="unknown key 'sed'"):
         load_config(path, ["training_args.sed=1"])
     with pytest.raises(PruningError, match="expected section.key=value"):
