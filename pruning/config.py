@@ -37,6 +37,9 @@ class ModelArgs:
     config_overrides: dict | None = field(
         default=None, metadata={"help": "backbone config fields to change, e.g. {num_hidden_layers: 2}"}
     )
+    freeze_layers: int = field(
+        default=0, metadata={"help": "freeze the embeddings and the first N encoder layers (0: train everything)"}
+    )
     random_init: bool = field(
         default=False, metadata={"help": "random backbone weights (smoke runs): only config + tokenizer are used"}
     )

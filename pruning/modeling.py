@@ -102,6 +102,27 @@ class ContextPruner(nn.Module):
         hidden = out.hidden_states[-1]
         return PrunerOutput(ranking_logits=out.logits.squeeze(-1), token_logits=self.pruning_head(hidden))
 
+    def freeze_lower_layers(self, n_layers: int) -> int:
+        """Freeze the embeddings and the first `n_layers` encoder layers (cheaper CPU steps); returns the number
+        of frozen parameters. n_layers = 0 freezes nothing."""
+        if n_layers <= 0:
+            return 0
+        base = self.backbone.base_model
+        layers = getattr(getattr(base, "encoder", None), "layer", None)
+        embeddings = getattr(base, "embeddings", None)
+        if layers is None or embeddings is None:
+            raise PruningError(
+                f"freeze_layers: {type(self.backbone).__name__} has no embeddings/encoder.layer to freeze"
+            )
+        if n_layers > len(layers):
+            raise PruningError(f"freeze_layers: {n_layers} > the backbone's {len(layers)} layers")
+        frozen = 0
+        for module in [embeddings, *layers[:n_layers]]:
+            for p in module.parameters():
+                p.requires_grad_(False)
+                frozen += p.numel()
+        return frozen
+
     # ---- persistence -------------------------------------------------------------------------------
 
     def save_pretrained(self, directory: str | Path, tokenizer=None) -> Path:

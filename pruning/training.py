@@ -86,6 +86,9 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
         config_overrides=margs.config_overrides,
         random_init=margs.random_init,
     )
+    if margs.freeze_layers:
+        frozen = model.freeze_lower_layers(margs.freeze_layers)
+        logger.info("froze the embeddings and %d layers: %.1f M parameters", margs.freeze_layers, frozen / 1e6)
     collator = PruningCollator(tokenizer, max_length=margs.max_length, target_column=target)
     trainer = PruningTrainer(
         model=model,
