@@ -69,6 +69,9 @@ class PruningTrainingArguments(TrainingArguments):
 
     ranking_weight: float = field(default=0.05, metadata={"help": "weight of MSE(ranking logit, target)"})
     pruning_weight: float = field(default=1.0, metadata={"help": "weight of the token cross-entropy"})
+    head_learning_rate: float | None = field(
+        default=None, metadata={"help": "learning rate of the new heads (token head, classifier); None: learning_rate"}
+    )
     evals_per_run: int | None = field(
         default=None, metadata={"help": "evaluate every total_steps // N steps (the reference used 20)"}
     )

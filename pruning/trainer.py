@@ -16,19 +16,56 @@ from pruning.losses import LossParts, pruning_loss
 COMPONENTS = ("ranking_loss", "pruning_loss")
 
 
+def is_head_parameter(name: str) -> bool:
+    """Parameters that start untrained when fine-tuning a pretrained encoder: the heads on top of it."""
+    return name.startswith("pruning_head.") or ".classifier." in name or ".pooler." in name
+
+
 class PruningTrainer(Trainer):
     """Trainer for `ContextPruner`; batches come from `PruningCollator` (`labels` are token labels)."""
 
     loss_is_scaled_for_ga = True
 
-    def __init__(self, *args, ranking_weight: float = 0.05, pruning_weight: float = 1.0, **kwargs):
+    def __init__(
+        self,
+        *args,
+        ranking_weight: float = 0.05,
+        pruning_weight: float = 1.0,
+        head_learning_rate: float | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.ranking_weight = ranking_weight
         self.pruning_weight = pruning_weight
+        self.head_learning_rate = head_learning_rate
         self._train_sums = dict.fromkeys(COMPONENTS, 0.0)
         self._train_steps_logged = 0
         self._eval_sums = dict.fromkeys(COMPONENTS, 0.0)
         self._eval_weights = dict.fromkeys(COMPONENTS, 0.0)
+
+    def create_optimizer(self, model=None):
+        """With `head_learning_rate`, the freshly initialised heads (token head, classifier, pooler) get their own
+        learning rate; the pretrained backbone keeps `learning_rate`. Weight decay is split as HF does."""
+        if self.optimizer is not None or self.head_learning_rate is None:
+            return super().create_optimizer(model)
+        opt_model = self.model if model is None else model
+        decay = set(self.get_decay_parameter_names(opt_model))
+        groups = []
+        for head in (False, True):
+            for decayed in (True, False):
+                params = [
+                    p
+                    for n, p in opt_model.named_parameters()
+                    if p.requires_grad and is_head_parameter(n) == head and (n in decay) == decayed
+                ]
+                if params:
+                    group = {"params": params, "weight_decay": self.args.weight_decay if decayed else 0.0}
+                    if head:
+                        group["lr"] = self.head_learning_rate
+                    groups.append(group)
+        optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
+        return self.optimizer
 
     def _parts(self, model, inputs, num_items_in_batch=None) -> tuple[LossParts, object]:
         labels = inputs["labels"]

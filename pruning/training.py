@@ -99,6 +99,7 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
         processing_class=tokenizer,
         ranking_weight=targs.ranking_weight,
         pruning_weight=targs.pruning_weight,
+        head_learning_rate=targs.head_learning_rate,
     )
     started = time.perf_counter()
     result = trainer.train()
