@@ -22,31 +22,11 @@ from tqdm.auto import tqdm
 from pruning.errors import PruningError
 from pruning.eval_data import EvalItem
 from pruning.modeling import ContextPruner
-from pruning.spans import token_span_index
+from pruning.spans import join_contexts, token_span_index
 
 logger = logging.getLogger(__name__)
 
 INPUT_FORMATS = ("pair", "seed")
-
-
-def join_contexts(contexts: Sequence[str], joiner: str | None = None) -> tuple[str, list[tuple[int, int]]]:
-    """Concatenate contexts into one passage and return it with each context's character span.
-
-    With `joiner=None`, two contexts are joined directly when either side of the seam is non-ASCII (Japanese
-    has no spaces between sentences) and with one space otherwise.
-    """
-    parts, spans, pos = [], [], 0
-    for i, ctx in enumerate(contexts):
-        if i:
-            sep = (
-                joiner if joiner is not None else ("" if not (parts[-1][-1:].isascii() and ctx[:1].isascii()) else " ")
-            )
-            parts.append(sep)
-            pos += len(sep)
-        parts.append(ctx)
-        spans.append((pos, pos + len(ctx)))
-        pos += len(ctx)
-    return "".join(parts), spans
 
 
 @dataclass

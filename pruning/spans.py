@@ -1,4 +1,4 @@
-"""Map tokens to character spans through a fast tokenizer's offset mapping (shared by training and scoring)."""
+"""Character spans of sentences in a passage, and tokens → spans through a fast tokenizer's offset mapping."""
 
 from __future__ import annotations
 
@@ -26,3 +26,23 @@ def token_span_index(
     hit = valid & (j >= 0) & (offs[:, 0] < ends[np.clip(j, 0, None)])
     out[hit] = j[hit]
     return out
+
+
+def join_contexts(contexts: Sequence[str], joiner: str | None = None) -> tuple[str, list[tuple[int, int]]]:
+    """Concatenate contexts into one passage and return it with each context's character span.
+
+    With `joiner=None`, two contexts are joined directly when either side of the seam is non-ASCII (Japanese
+    has no spaces between sentences) and with one space otherwise.
+    """
+    parts, spans, pos = [], [], 0
+    for i, ctx in enumerate(contexts):
+        if i:
+            sep = (
+                joiner if joiner is not None else ("" if not (parts[-1][-1:].isascii() and ctx[:1].isascii()) else " ")
+            )
+            parts.append(sep)
+            pos += len(sep)
+        parts.append(ctx)
+        spans.append((pos, pos + len(ctx)))
+        pos += len(ctx)
+    return "".join(parts), spans

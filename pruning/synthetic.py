@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from pruning.spans import join_contexts
+
 _OBJECTS_EN = ["lamp", "kettle", "bicycle", "garden", "bridge", "violin", "lantern", "harbor", "tower", "mirror"]
 _OBJECTS_JA = ["ランプ", "やかん", "自転車", "庭園", "橋", "バイオリン", "提灯", "港", "塔", "鏡"]
 _COLORS_EN = ["red", "blue", "green", "white", "black", "yellow"]
@@ -29,16 +31,6 @@ _FILLERS_JA = [
 ]
 
 
-def _passage(sentences: list[str], joiner: str) -> tuple[str, list[list[int]]]:
-    text, spans = "", []
-    for s in sentences:
-        if text:
-            text += joiner
-        spans.append([len(text), len(text) + len(s)])
-        text += s
-    return text, spans
-
-
 def make_rows(n: int, k: int = 4, seed: int = 0) -> list[dict[str, Any]]:
     """`n` rows of K passages each (gold first), deterministic for a seed."""
     rng = random.Random(seed)
@@ -57,7 +49,7 @@ def make_rows(n: int, k: int = 4, seed: int = 0) -> list[dict[str, Any]]:
             sentences = rng.sample(fillers, 3)
             at = rng.randrange(len(sentences) + 1)
             sentences.insert(at, fact)
-            text, sp = _passage(sentences, "" if ja else " ")
+            text, sp = join_contexts(sentences, "" if ja else " ")
             texts.append(text)
             spans.append(sp)
             relevance.append([int(p == 0 and j == at) for j in range(len(sentences))])
@@ -68,7 +60,7 @@ def make_rows(n: int, k: int = 4, seed: int = 0) -> list[dict[str, Any]]:
                 "query": query,
                 "texts": texts,
                 "labels": [1] + [0] * (k - 1),
-                "context_spans": spans,
+                "context_spans": [[list(span) for span in p] for p in spans],
                 "context_spans_relevance": relevance,
             }
         )

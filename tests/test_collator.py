@@ -6,23 +6,19 @@ import pytest
 
 from pruning.collator import PruningCollator
 from pruning.losses import IGNORE_INDEX
+from pruning.spans import join_contexts
 from pruning.synthetic import make_rows
 
 pytestmark = pytest.mark.unit
 
 
 def _row(query, sentences, relevance, joiner=""):
-    text, spans = "", []
-    for s in sentences:
-        if text:
-            text += joiner
-        spans.append([len(text), len(text) + len(s)])
-        text += s
+    text, spans = join_contexts(sentences, joiner)
     return {
         "query": query,
         "texts": [text],
         "labels": [1],
-        "context_spans": [spans],
+        "context_spans": [[list(sp) for sp in spans]],
         "context_spans_relevance": [relevance],
     }
 

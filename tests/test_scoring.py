@@ -9,7 +9,8 @@ import torch
 from pruning.errors import PruningError
 from pruning.eval_data import EvalItem, load_eval_file
 from pruning.modeling import ContextPruner
-from pruning.scoring import ContextScorer, join_contexts
+from pruning.scoring import ContextScorer
+from pruning.spans import join_contexts
 
 pytestmark = pytest.mark.unit
 
