@@ -53,7 +53,7 @@ def run_dir(tmp_path_factory) -> Path:
         pytest.skip(f"JaQuAD dev not found at {QA_DEV} (set PRUNING_SHARED to the shared folder)")
     from pruning.qa_data import convert_qa, write_dataset
 
-    data = convert_qa([QA_DEV], k=2, hard_negatives=1, seed=42, max_queries=160)
+    data = convert_qa([QA_DEV], k=2, hard_negatives=1, seed=42, max_queries=160, max_passage_chars=300)
     write_dataset(data.rows_by_split, cache_root() / "data" / "cpu-e2e", data.manifest)
     run = tmp_path_factory.mktemp("cpu_e2e")
     train_run(CONFIG, run)
