@@ -22,12 +22,9 @@ from tqdm.auto import tqdm
 from pruning.errors import PruningError
 from pruning.eval_data import EvalItem
 from pruning.modeling import ContextPruner
-from pruning.spans import join_contexts, token_span_index
+from pruning.spans import INPUT_FORMATS, join_contexts, token_span_index
 
 logger = logging.getLogger(__name__)
-
-INPUT_FORMATS = ("pair", "seed")
-
 
 @dataclass
 class _Window:

@@ -6,6 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+#: How an evaluation item becomes model input: `pair` = the training pair (query, joined contexts);
+#: `seed` = the seed evaluator's single sequence query + sep + "".join(contexts).
+INPUT_FORMATS = ("pair", "seed")
+
 
 def token_span_index(
     offsets: Sequence[Sequence[int]], in_text: Sequence[bool], spans: Sequence[Sequence[int]]

@@ -29,7 +29,7 @@ from pruning.report import (
     render_markdown,
     render_text,
 )
-from pruning.scoring import INPUT_FORMATS
+from pruning.spans import INPUT_FORMATS
 
 logger = logging.getLogger(__name__)
 
