@@ -1,0 +1,46 @@
+"""pruning-train: user errors are one line on stderr and exit status 2 (no traceback)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pruning.cli.train import main
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_unknown_key_exits_2_with_its_name(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "model_args: {model_name_or_path: x}\ndata_args: {train_files: [t.jsonl]}\ntraining_args: {sed: 1}\n"
+    )
+    assert main([str(cfg)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {cfg}: training_args: unknown key 'sed' (did you mean 'seed'?)"]
+
+
+def test_bad_override_and_missing_file_exit_2(tmp_path, capsys):
+    assert main([str(tmp_path / "none.yaml")]) == 2
+    assert "no such config file" in capsys.readouterr().err
+    assert main([str(ROOT / "pruning-config" / "tiny-offline.yaml"), "seed=3"]) == 2
+    assert "expected section.key=value" in capsys.readouterr().err
+
+
+def test_subprocess_has_no_traceback(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pruning.cli.train", str(tmp_path / "none.yaml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("error:")
