@@ -65,6 +65,7 @@ __all__ = [
 ]
 
 COLUMNS = REQUIRED_COLUMNS
+RELEVANCE_MODES = ("answer", "passage")
 SPLITS = ("train", "validation")
 QA_FORMATS = ("auto", "squad", "jaquad", "xquad", "jsquad")
 SEP_MARKER = " [SEP] "
@@ -535,15 +536,20 @@ def build_rows(
     desc: str = "rows",
     hard_negatives: int = 0,
     max_passage_chars: int | None = None,
+    relevance_mode: str = "answer",
 ) -> list[dict[str, Any]]:
     """Context-relevance rows for the corpus's questions, negatives drawn from its own paragraphs.
 
     With `max_passage_chars`, every passage is cut to a window of whole sentences (see sentence_window).
+    `relevance_mode`: "answer" marks the sentences that overlap an answer; "passage" marks every sentence of the
+    gold passage (after windowing), teaching passage-level answerability instead of answer location.
     `hard_negatives` of the K-1 negatives come from other paragraphs of the gold paragraph's article (fewer
     when the article has fewer; the rest from other articles).
     """
     if k < 1:
         raise PruningError(f"K must be at least 1, got {k}")
+    if relevance_mode not in RELEVANCE_MODES:
+        raise PruningError(f"relevance mode {relevance_mode!r}: expected one of {', '.join(RELEVANCE_MODES)}")
     if not 0 <= hard_negatives <= max(k - 1, 0):
         raise PruningError(f"hard negatives must be between 0 and K-1 = {k - 1}, got {hard_negatives}")
     if max_queries is not None and max_queries < 1:
@@ -576,6 +582,8 @@ def build_rows(
                 for t, sp, r in zip(texts, spans, relevance, strict=True)
             ]
             texts, spans, relevance = (list(x) for x in zip(*cut, strict=True))
+        if relevance_mode == "passage":
+            relevance[0] = [1] * len(spans[0])
         row = {
             "query": example.question,
             "texts": texts,
@@ -622,6 +630,7 @@ def convert_qa(
     progress: bool = False,
     hard_negatives: int = 0,
     max_passage_chars: int | None = None,
+    relevance_mode: str = "answer",
 ) -> ConversionResult:
     """Read QA files and build train/validation rows plus a manifest (split by article unless given files)."""
     train = load_qa(qa_paths, qa_format)
@@ -654,6 +663,7 @@ def convert_qa(
             desc=name,
             hard_negatives=hard_negatives,
             max_passage_chars=max_passage_chars,
+            relevance_mode=relevance_mode,
         )
         for name, part in (("train", train), ("validation", validation))
     }
@@ -672,6 +682,7 @@ def convert_qa(
             "k": k,
             "hard_negatives": hard_negatives,
             "max_passage_chars": max_passage_chars,
+            "relevance_mode": relevance_mode,
             "seed": seed,
             "max_queries": max_queries,
             "validation": "files" if validation_paths else f"fraction {validation_fraction} by article",

@@ -563,3 +563,19 @@ def test_sentence_window_far_apart_answers_keep_the_first():
     assert cut == "A" * 20 and rel == [1]
     long_first = sentence_window(text, spans, [0, 1, 0], 10, random.Random(0))
     assert long_first[0] == "B" * 20 and long_first[2] == [1]  # one over-long sentence is kept whole
+
+
+@pytest.mark.unit
+def test_passage_relevance_marks_the_whole_gold_passage():
+    from pruning.qa_data import build_rows
+
+    corpus = _hard_negative_corpus()
+    answer = build_rows(corpus, k=3, seed=1)
+    passage = build_rows(corpus, k=3, seed=1, relevance_mode="passage")
+    for a, p in zip(answer, passage, strict=True):
+        assert a["texts"] == p["texts"] and a["context_spans"] == p["context_spans"]
+        assert p["context_spans_relevance"][0] == [1] * len(p["context_spans"][0])
+        assert sum(a["context_spans_relevance"][0]) < len(a["context_spans"][0])  # answer mode is narrower
+        assert p["context_spans_relevance"][1:] == a["context_spans_relevance"][1:]
+    with pytest.raises(PruningError, match="relevance mode 'x'"):
+        build_rows(corpus, k=3, relevance_mode="x")

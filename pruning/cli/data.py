@@ -59,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="cut every passage to a window of whole sentences of at most this many characters, keeping the "
         "answer sentences in the gold one (default: whole paragraphs)",
     )
+    parser.add_argument(
+        "--relevance",
+        choices=("answer", "passage"),
+        default="answer",
+        help="answer: sentences overlapping an answer are relevant (default); passage: every sentence of the gold "
+        "passage (window) is",
+    )
     parser.add_argument("--seed", type=int, default=42, help="seed for negatives, subsets and splits (default 42)")
     parser.add_argument("--max-queries", type=int, help="at most this many rows per split (smoke runs)")
     out = parser.add_mutually_exclusive_group()
@@ -76,6 +83,8 @@ def _default_name(args: argparse.Namespace) -> str:
         parts.append(f"hard{args.hard_negatives}")
     if args.max_passage_chars:
         parts.append(f"chars{args.max_passage_chars}")
+    if args.relevance != "answer":
+        parts.append(args.relevance)
     if args.max_queries:
         parts.append(f"max{args.max_queries}")
     return "-".join(p for p in parts if p)
@@ -95,6 +104,7 @@ def _body(argv: Sequence[str] | None) -> int:
         progress=not args.no_progress,
         hard_negatives=args.hard_negatives,
         max_passage_chars=args.max_passage_chars,
+        relevance_mode=args.relevance,
     )
     out_dir = args.out or default_output_dir(args.name or _default_name(args))
     written = write_dataset(result.rows_by_split, out_dir, result.manifest)
