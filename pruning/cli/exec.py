@@ -178,6 +178,7 @@ def report(args: argparse.Namespace, result: dict[str, Any]) -> None:
     """Write the result JSON if asked, and print the chosen rendering (with the comparison) to stdout."""
     if args.output_json is not None:
         try:
+            args.output_json.parent.mkdir(parents=True, exist_ok=True)
             args.output_json.write_text(render_json(result) + "\n", encoding="utf-8")
         except OSError as exc:
             raise PruningError(f"{args.output_json}: cannot write: {exc.strerror or exc}") from None
