@@ -2,7 +2,7 @@
 
     pruning-exec (-m MODEL_DIR | --scores SCORES.json) -j pruning-config/pruning_data_ja_v3.json \\
         --thresholds 0.1 0.2 0.3 0.4 0.5 0.6 0.7 [--best-by f2.5] [--format text|markdown|json] \\
-        [--output-json OUT.json] [--batch-size 32] [--input-format pair|seed]
+        [--output-json OUT.json] [--batch-size 8] [--input-format pair|seed]
 
 -m scores every context with a saved pruner (pruning.scoring); SCORES.json is a result file of an earlier run
 (its "items" are read; see pruning.report). Bad input gives one line on stderr and exit status 2.
@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-json", metavar="OUT.json", type=Path, help="also write the full result JSON here")
     parser.add_argument("--plot", metavar="SWEEP.png", type=Path, help="also plot the threshold sweep (matplotlib)")
     model = parser.add_argument_group("scoring with -m")
-    model.add_argument("--batch-size", type=_positive, default=32, help="sequences per forward pass (default 32)")
+    model.add_argument("--batch-size", type=_positive, default=8, help="sequences per forward pass (default 8)")
     model.add_argument(
         "--input-format",
         choices=INPUT_FORMATS,
