@@ -26,6 +26,7 @@ from pruning.spans import INPUT_FORMATS, join_contexts, token_span_index
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass
 class _Window:
     item: int
