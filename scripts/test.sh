@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The README's test command: set up from nothing, then run every CPU tier (unit, slow, cpu_e2e).
+# The README's test command: set up from nothing, lint, then run every CPU tier (unit, slow, cpu_e2e).
 # Extra arguments go to pytest. pytest's exit 5 ("no tests collected") is a failure here: it means the
 # selection or the collection is broken, never that there was nothing to test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-env.sh
+.venv/bin/ruff check pruning tests benchmarks conftest.py
+.venv/bin/ruff format --check pruning tests benchmarks conftest.py
 set +e
 .venv/bin/python -m pytest -m "unit or slow or cpu_e2e" --durations=15 "$@"
 rc=$?
