@@ -490,29 +490,30 @@ class _NegativePool:
         for passage in self.passages:
             self.by_title.setdefault(passage.title, []).append(passage)
 
-    def draw_same_article(self, example: QAExample, n: int, seed: int) -> list[Passage]:
-        """Up to n other paragraphs of the question's own article: hard negatives, on topic but not the gold."""
-        candidates = [p for p in self.by_title.get(example.title, []) if p.text != example.context]
-        rng = random.Random(_stable_int(seed, "hard-negatives", example.qid))
+    def draw_same_article(self, key: str, gold: Passage, n: int, seed: int) -> list[Passage]:
+        """Up to n other paragraphs of the gold's own article: hard negatives, on topic but not the gold."""
+        candidates = [p for p in self.by_title.get(gold.title, []) if p.text != gold.text]
+        rng = random.Random(_stable_int(seed, "hard-negatives", key))
         return rng.sample(candidates, min(n, len(candidates)))
 
-    def draw(self, example: QAExample, n: int, seed: int) -> list[Passage]:
-        eligible = len(self.passages) - self.per_title[example.title]
+    def draw(self, key: str, gold: Passage, n: int, seed: int) -> list[Passage]:
+        """n paragraphs of other articles than the gold's, drawn with a generator seeded by (seed, key)."""
+        eligible = len(self.passages) - self.per_title[gold.title]
         if eligible < n:
             raise PruningError(
-                f"question {example.qid!r}: only {eligible} paragraph(s) from other articles in its split, "
+                f"question {key!r}: only {eligible} paragraph(s) from other articles in its split, "
                 f"{n} negatives needed; lower K or add data"
             )
-        rng = random.Random(_stable_int(seed, "negatives", example.qid))
+        rng = random.Random(_stable_int(seed, "negatives", key))
 
         def ok(p: Passage) -> bool:
-            return p.title != example.title and p.text != example.context
+            return p.title != gold.title and p.text != gold.text
 
         if eligible < 4 * n:
             candidates = [p for p in self.passages if ok(p)]
             if len(candidates) < n:
                 raise PruningError(
-                    f"question {example.qid!r}: only {len(candidates)} distinct paragraph(s) from other "
+                    f"question {key!r}: only {len(candidates)} distinct paragraph(s) from other "
                     f"articles in its split, {n} negatives needed; lower K or add data"
                 )
             return rng.sample(candidates, n)
@@ -537,6 +538,8 @@ def build_rows(
     hard_negatives: int = 0,
     max_passage_chars: int | None = None,
     relevance_mode: str = "answer",
+    title_queries: int = 0,
+    mask_title: bool = False,
 ) -> list[dict[str, Any]]:
     """Context-relevance rows for the corpus's questions, negatives drawn from its own paragraphs.
 
@@ -545,6 +548,9 @@ def build_rows(
     gold passage (after windowing), teaching passage-level answerability instead of answer location.
     `hard_negatives` of the K-1 negatives come from other paragraphs of the gold paragraph's article (fewer
     when the article has fewer; the rest from other articles).
+    `title_queries` adds that many rows, after the question rows, whose query is an article title (a keyword
+    query, as search users type): gold is one of the article's paragraphs, wholly relevant (topical relevance);
+    negatives come from other articles. `mask_title` deletes the title from those gold paragraphs.
     """
     if k < 1:
         raise PruningError(f"K must be at least 1, got {k}")
@@ -554,6 +560,8 @@ def build_rows(
         raise PruningError(f"hard negatives must be between 0 and K-1 = {k - 1}, got {hard_negatives}")
     if max_queries is not None and max_queries < 1:
         raise PruningError(f"max queries must be at least 1, got {max_queries}")
+    if title_queries < 0:
+        raise PruningError(f"title queries must be 0 or more, got {title_queries}")
     examples = list(corpus.examples)
     if max_queries is not None and len(examples) > max_queries:
         order = sorted(range(len(examples)), key=lambda i: (_stable_int(seed, "subset", examples[i].qid), i))
@@ -568,8 +576,9 @@ def build_rows(
 
     rows = []
     for example in tqdm(examples, desc=desc, disable=not progress, unit="q"):
-        hard = pool.draw_same_article(example, hard_negatives, seed) if hard_negatives else []
-        negatives = hard + (pool.draw(example, k - 1 - len(hard), seed) if k - 1 > len(hard) else [])
+        gold = Passage(example.title, example.context, example.location)
+        hard = pool.draw_same_article(example.qid, gold, hard_negatives, seed) if hard_negatives else []
+        negatives = hard + (pool.draw(example.qid, gold, k - 1 - len(hard), seed) if k - 1 > len(hard) else [])
         gold_spans = spans_of(example.context)
         texts = [example.context] + [p.text for p in negatives]
         spans = [gold_spans] + [spans_of(p.text) for p in negatives]
@@ -594,6 +603,53 @@ def build_rows(
         if not any(relevance[0]):  # answers are non-blank, and spans cover every non-blank character
             raise AssertionError(f"{example.location} qa {example.qid!r}: no sentence overlaps an answer")
         rows.append(row)
+    if title_queries:
+        rows += _title_query_rows(
+            pool, title_queries, k=k, seed=seed, max_passage_chars=max_passage_chars, mask_title=mask_title
+        )
+    return rows
+
+
+def _title_query_rows(
+    pool: _NegativePool, n: int, *, k: int, seed: int, max_passage_chars: int | None, mask_title: bool
+) -> list[dict[str, Any]]:
+    """n rows whose query is an article title: a paragraph of that article (every sentence relevant) first,
+    then K-1 paragraphs of other articles. Paragraphs are drawn by content hash, so the choice is
+    deterministic for a seed; a paragraph is used at most once. With `mask_title`, every occurrence of the
+    title is deleted from the gold paragraph, so the row can only be solved by what the text is about, not by
+    matching the title's characters; paragraphs that would be left blank are not drawn."""
+
+    def gold_text(p: Passage) -> str:
+        return p.text.replace(p.title, "") if mask_title else p.text
+
+    usable = [p for p in pool.passages if gold_text(p).strip()]
+    if n > len(usable):
+        raise PruningError(f"{n} title queries asked for, but the split has only {len(usable)} paragraphs")
+    chosen = sorted(usable, key=lambda p: (_stable_int(seed, "title-query", p.text), p.text))[:n]
+    rows = []
+    for gold in chosen:
+        key = f"title-query:{gold.location}"
+        passages = [gold] + pool.draw(key, gold, k - 1, seed)
+        texts = [gold_text(gold)] + [p.text for p in passages[1:]]
+        spans = [[[s, e] for s, e in split_sentences(t)] for t in texts]
+        relevance = [[0] * len(sp) for sp in spans]
+        if max_passage_chars is not None:
+            rng = random.Random(_stable_int(seed, "window", key))
+            cut = [
+                sentence_window(t, sp, r, max_passage_chars, rng)
+                for t, sp, r in zip(texts, spans, relevance, strict=True)
+            ]
+            texts, spans, relevance = (list(x) for x in zip(*cut, strict=True))
+        relevance[0] = [1] * len(spans[0])
+        rows.append(
+            {
+                "query": gold.title,
+                "texts": texts,
+                "labels": [1] + [0] * (k - 1),
+                "context_spans": spans,
+                "context_spans_relevance": relevance,
+            }
+        )
     return rows
 
 
@@ -631,6 +687,8 @@ def convert_qa(
     hard_negatives: int = 0,
     max_passage_chars: int | None = None,
     relevance_mode: str = "answer",
+    title_queries: int = 0,
+    mask_title: bool = False,
 ) -> ConversionResult:
     """Read QA files and build train/validation rows plus a manifest (split by article unless given files)."""
     train = load_qa(qa_paths, qa_format)
@@ -664,6 +722,8 @@ def convert_qa(
             hard_negatives=hard_negatives,
             max_passage_chars=max_passage_chars,
             relevance_mode=relevance_mode,
+            title_queries=title_queries,
+            mask_title=mask_title,
         )
         for name, part in (("train", train), ("validation", validation))
     }
@@ -683,6 +743,8 @@ def convert_qa(
             "hard_negatives": hard_negatives,
             "max_passage_chars": max_passage_chars,
             "relevance_mode": relevance_mode,
+            "title_queries": title_queries,
+            "mask_title": mask_title,
             "seed": seed,
             "max_queries": max_queries,
             "validation": "files" if validation_paths else f"fraction {validation_fraction} by article",

@@ -86,3 +86,19 @@ def test_default_output_dir_and_max_queries(
     lines = (out / "train.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 4
     assert len((out / "validation.jsonl").read_text(encoding="utf-8").splitlines()) == 4
+
+
+def test_title_query_options_reach_the_rows_and_the_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PRUNING_CACHE", str(tmp_path / "cache"))
+    train = write_json(tmp_path / "train.json", synthetic_doc(n_articles=5))
+    val = write_json(tmp_path / "dev.json", synthetic_doc(n_articles=3, tag="v"))
+    argv = ["--qa", str(train), "--validation", str(val), "--k", "2", "--title-queries", "3", "--mask-title"]
+    assert main([*argv, "--no-progress"]) == 0
+    out = tmp_path / "cache" / "data" / "train-k2-seed42-titles3masked"
+    assert f"wrote {out}" in capsys.readouterr().out
+    rows = [json.loads(line) for line in (out / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 15 + 3 and all(row["query"].startswith("Title") for row in rows[-3:])
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["options"]["title_queries"] == 3 and manifest["options"]["mask_title"] is True

@@ -579,3 +579,69 @@ def test_passage_relevance_marks_the_whole_gold_passage():
         assert p["context_spans_relevance"][1:] == a["context_spans_relevance"][1:]
     with pytest.raises(PruningError, match="relevance mode 'x'"):
         build_rows(corpus, k=3, relevance_mode="x")
+
+
+def test_title_query_rows_follow_the_question_rows(tmp_path: Path) -> None:
+    corpus = load_qa([write_json(tmp_path / "d.json", synthetic_doc())])
+    questions = build_rows(corpus, k=3, seed=4)
+    rows = build_rows(corpus, k=3, seed=4, title_queries=5)
+    assert rows[: len(questions)] == questions  # question rows are untouched
+    titled = rows[len(questions) :]
+    assert len(titled) == 5
+    title_of = {p.text: p.title for p in corpus.passages}
+    golds = [row["texts"][0] for row in titled]
+    assert len(set(golds)) == 5  # a paragraph is used once
+    for row in titled:
+        validate_relevance_row(row, "title row")
+        assert row["query"] == title_of[row["texts"][0]]
+        assert row["labels"] == [1, 0, 0]
+        assert row["context_spans_relevance"][0] == [1] * len(row["context_spans"][0])
+        assert all(sum(r) == 0 for r in row["context_spans_relevance"][1:])
+        assert row["query"] not in {title_of[t] for t in row["texts"][1:]}  # negatives: other articles
+    assert titled == build_rows(corpus, k=3, seed=4, title_queries=5)[len(questions) :]
+    assert titled != build_rows(corpus, k=3, seed=5, title_queries=5)[len(questions) :]
+
+
+def test_title_query_rows_are_windowed_and_bounded(tmp_path: Path) -> None:
+    corpus = load_qa([write_json(tmp_path / "d.json", synthetic_doc())])
+    rows = build_rows(corpus, k=2, seed=0, title_queries=18, max_passage_chars=12)
+    for row in rows[18:]:
+        assert all(len(text) <= 12 for text in row["texts"])  # every sentence here is at most 12 characters
+        assert row["context_spans_relevance"][0] == [1] * len(row["context_spans"][0])
+    with pytest.raises(PruningError, match="19 title queries asked for, but the split has only 18 paragraphs"):
+        build_rows(corpus, k=2, title_queries=19)
+    with pytest.raises(PruningError, match="title queries must be 0 or more"):
+        build_rows(corpus, k=2, title_queries=-1)
+
+
+def test_title_queries_are_recorded_in_the_manifest(tmp_path: Path) -> None:
+    doc = write_json(tmp_path / "d.json", synthetic_doc(n_articles=10))
+    result = convert_qa([doc], k=2, seed=1, title_queries=2, validation_fraction=0.3)
+    assert result.manifest["options"]["title_queries"] == 2
+    for split, rows in result.rows_by_split.items():
+        assert result.manifest["counts"][split]["rows"] == len(rows)
+        assert all(row["query"].startswith("Title") for row in rows[-2:])
+        assert all(row["query"].startswith("質問") for row in rows[:-2])
+
+
+def test_mask_title_deletes_the_title_from_the_gold_paragraph(tmp_path: Path) -> None:
+    doc = synthetic_doc(n_articles=4, paragraphs=2)
+    for article in doc["data"]:
+        title = article["title"]
+        for paragraph in article["paragraphs"]:
+            paragraph["context"] = f"{title}は有名です。" + paragraph["context"]
+            for q in paragraph["qas"]:
+                q["answers"][0]["answer_start"] += len(f"{title}は有名です。")
+    doc["data"][0]["paragraphs"].append({"context": "Title0", "qas": []})  # blank once masked: never drawn
+    corpus = load_qa([write_json(tmp_path / "d.json", doc)])
+    plain = build_rows(corpus, k=2, seed=0, title_queries=8)[8:]
+    masked = build_rows(corpus, k=2, seed=0, title_queries=8, mask_title=True)[8:]
+    assert any(row["query"] in row["texts"][0] for row in plain)
+    assert {row["texts"][0] for row in plain} != {row["texts"][0] for row in masked}
+    for row in masked:
+        validate_relevance_row(row, "masked title row")
+        assert row["query"] not in row["texts"][0]
+        assert row["texts"][0].startswith("は有名です。")
+        assert row["context_spans_relevance"][0] == [1] * len(row["context_spans"][0])
+    with pytest.raises(PruningError, match="9 title queries asked for, but the split has only 8 paragraphs"):
+        build_rows(corpus, k=2, title_queries=9, mask_title=True)

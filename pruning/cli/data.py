@@ -66,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer: sentences overlapping an answer are relevant (default); passage: every sentence of the gold "
         "passage (window) is",
     )
+    parser.add_argument(
+        "--title-queries",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N rows per split whose query is an article title (keyword-style): one of its paragraphs, every "
+        "sentence relevant, against K-1 paragraphs of other articles (default 0)",
+    )
+    parser.add_argument(
+        "--mask-title",
+        action="store_true",
+        help="delete the title from the gold paragraph of each title-query row, so it is matched by topic, not by "
+        "its characters",
+    )
     parser.add_argument("--seed", type=int, default=42, help="seed for negatives, subsets and splits (default 42)")
     parser.add_argument("--max-queries", type=int, help="at most this many rows per split (smoke runs)")
     out = parser.add_mutually_exclusive_group()
@@ -85,6 +99,8 @@ def _default_name(args: argparse.Namespace) -> str:
         parts.append(f"chars{args.max_passage_chars}")
     if args.relevance != "answer":
         parts.append(args.relevance)
+    if args.title_queries:
+        parts.append(f"titles{args.title_queries}" + ("masked" if args.mask_title else ""))
     if args.max_queries:
         parts.append(f"max{args.max_queries}")
     return "-".join(p for p in parts if p)
@@ -105,6 +121,8 @@ def _body(argv: Sequence[str] | None) -> int:
         hard_negatives=args.hard_negatives,
         max_passage_chars=args.max_passage_chars,
         relevance_mode=args.relevance,
+        title_queries=args.title_queries,
+        mask_title=args.mask_title,
     )
     out_dir = args.out or default_output_dir(args.name or _default_name(args))
     written = write_dataset(result.rows_by_split, out_dir, result.manifest)
