@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "COLUMNS",
     "QA_FORMATS",
+    "RELEVANCE_MODES",
     "SPLITS",
     "ConversionResult",
     "Passage",
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 COLUMNS = REQUIRED_COLUMNS
-RELEVANCE_MODES = ("answer", "passage")
+RELEVANCE_MODES = ("answer", "passage", "answer-only")
 SPLITS = ("train", "validation")
 QA_FORMATS = ("auto", "squad", "jaquad", "xquad", "jsquad")
 SEP_MARKER = " [SEP] "
@@ -545,7 +546,10 @@ def build_rows(
 
     With `max_passage_chars`, every passage is cut to a window of whole sentences (see sentence_window).
     `relevance_mode`: "answer" marks the sentences that overlap an answer; "passage" marks every sentence of the
-    gold passage (after windowing), teaching passage-level answerability instead of answer location.
+    gold passage (after windowing), teaching passage-level answerability instead of answer location;
+    "answer-only" labels the answer sentences 1 and leaves the gold passage's other sentences unlabelled (their
+    text stays, without a span, so the loss ignores it): a QA set says where the answer is, not whether the
+    sentences around it are relevant.
     `hard_negatives` of the K-1 negatives come from other paragraphs of the gold paragraph's article (fewer
     when the article has fewer; the rest from other articles).
     `title_queries` adds that many rows, after the question rows, whose query is an article title (a keyword
@@ -592,6 +596,9 @@ def build_rows(
             ]
             texts, spans, relevance = (list(x) for x in zip(*cut, strict=True))
         if relevance_mode == "passage":
+            relevance[0] = [1] * len(spans[0])
+        elif relevance_mode == "answer-only":  # the rest of the gold passage stays text without a span
+            spans[0] = [sp for sp, r in zip(spans[0], relevance[0], strict=True) if r]
             relevance[0] = [1] * len(spans[0])
         row = {
             "query": example.question,

@@ -645,3 +645,36 @@ def test_mask_title_deletes_the_title_from_the_gold_paragraph(tmp_path: Path) ->
         assert row["context_spans_relevance"][0] == [1] * len(row["context_spans"][0])
     with pytest.raises(PruningError, match="9 title queries asked for, but the split has only 8 paragraphs"):
         build_rows(corpus, k=2, title_queries=9, mask_title=True)
+
+
+def test_answer_only_relevance_leaves_the_rest_of_the_gold_passage_unlabelled(tmp_path: Path) -> None:
+    corpus = load_qa([write_json(tmp_path / "d.json", synthetic_doc())])
+    answer = build_rows(corpus, k=3, seed=2)
+    only = build_rows(corpus, k=3, seed=2, relevance_mode="answer-only")
+    for a, o in zip(answer, only, strict=True):
+        validate_relevance_row(o, "answer-only row")
+        assert o["texts"] == a["texts"]  # the text is kept whole
+        kept = [sp for sp, r in zip(a["context_spans"][0], a["context_spans_relevance"][0], strict=True) if r]
+        assert o["context_spans"][0] == kept == [a["context_spans"][0][1]]  # the answer sentence only
+        assert o["context_spans_relevance"][0] == [1]
+        assert o["context_spans"][1:] == a["context_spans"][1:]
+        assert o["context_spans_relevance"][1:] == a["context_spans_relevance"][1:]
+
+
+def test_answer_only_rows_label_only_answer_tokens_in_the_gold_passage(tmp_path: Path, tiny_tokenizer) -> None:
+    from pruning.collator import PruningCollator
+
+    corpus = load_qa([write_json(tmp_path / "d.json", synthetic_doc())])
+    row = build_rows(corpus, k=2, seed=2, relevance_mode="answer-only")[0]
+    labels = PruningCollator(tiny_tokenizer, max_length=128)([row])["labels"][0].tolist()
+    enc = tiny_tokenizer(row["query"], row["texts"][0], return_offsets_mapping=True)
+    (start, end) = row["context_spans"][0][0]
+    passage_tokens = [
+        (t, s)
+        for t, ((s, e), seq) in enumerate(zip(enc["offset_mapping"], enc.sequence_ids(), strict=True))
+        if seq == 1
+    ]
+    assert passage_tokens
+    for t, s in passage_tokens:
+        assert labels[t] == (1 if start <= s < end else -100)
+    assert {labels[t] for t, _ in passage_tokens} == {1, -100}

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pruning.cli._common import ArgumentParser, run_cli
-from pruning.qa_data import QA_FORMATS, convert_qa, default_output_dir, write_dataset
+from pruning.qa_data import QA_FORMATS, RELEVANCE_MODES, convert_qa, default_output_dir, write_dataset
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,10 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--relevance",
-        choices=("answer", "passage"),
+        choices=RELEVANCE_MODES,
         default="answer",
-        help="answer: sentences overlapping an answer are relevant (default); passage: every sentence of the gold "
-        "passage (window) is",
+        help="answer: sentences overlapping an answer are relevant, the rest 0 (default); passage: every sentence "
+        "of the gold passage (window) is relevant; answer-only: answer sentences 1, the gold passage's other "
+        "sentences unlabelled (ignored by the loss)",
     )
     parser.add_argument(
         "--title-queries",
