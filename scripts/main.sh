@@ -21,7 +21,7 @@ RUN="output/$(basename "$CONFIG" .yaml)_$(date +%Y%m%d_%H%M%S)"
 .venv/bin/pruning-train "$CONFIG" "training_args.output_dir=$RUN"
 
 # 3. evaluate: the seed's thresholds (table, best threshold, seed's numbers, keep-everything), then the same
-#    scores re-read over a finer low-threshold sweep, where a CPU-trained model's best may lie
+#    scores re-read over a finer sweep that also covers the low thresholds
 mkdir -p "$RUN/eval"
 .venv/bin/pruning-exec -m "$RUN/final_model" -j pruning-config/pruning_data_easy_ja.json --format json \
   --output-json "$RUN/eval/pruning_data_easy_ja.json" --no-progress > /dev/null
@@ -31,7 +31,7 @@ mkdir -p "$RUN/eval"
 echo
 echo "== the same scores over a finer sweep =="
 .venv/bin/pruning-exec --scores "$RUN/eval/pruning_data_ja_v3.json" -j pruning-config/pruning_data_ja_v3.json \
-  --thresholds 0.01 0.02 0.03 0.04 0.05 0.07 0.1 0.15 0.2 0.3 --format markdown \
+  --thresholds 0.01 0.02 0.03 0.04 0.05 0.07 0.1 0.15 0.2 0.3 0.4 0.5 0.6 0.7 --format markdown \
   --output-json "$RUN/ja_v3_fine_sweep.json"
 echo
 echo "run directory: $RUN (final_model/, run_summary.json, log_history.json, loss_curves.png, eval/, sweep_ja_v3.png)"
