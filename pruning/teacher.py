@@ -10,7 +10,6 @@ with a 0.02 temperature spreads them over most of [0, 1].
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -21,8 +20,6 @@ from tqdm.auto import tqdm
 
 from pruning.data import TEACHER_PREFIX
 from pruning.errors import PruningError
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["CENTRE", "TEMPERATURE", "E5Teacher", "add_teacher_scores"]
 
@@ -40,8 +37,11 @@ class E5Teacher:
 
         if batch_size < 1:
             raise PruningError(f"teacher batch size must be >= 1, got {batch_size}")
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.model = AutoModel.from_pretrained(model_dir, add_pooling_layer=False).eval()
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+            self.model = AutoModel.from_pretrained(model_dir, add_pooling_layer=False).eval()
+        except (OSError, ValueError) as exc:
+            raise PruningError(f"teacher {model_dir}: cannot load a model and tokenizer ({exc})") from exc
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(self.device)
         self.batch_size = batch_size

@@ -118,3 +118,21 @@ def test_teacher_scores_are_written_for_every_text(
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["teacher"]["model"] == str(tiny_backbone_dir)
     assert manifest["teacher"]["column"] == "teacher_scores.e5"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--mask-title"], "--mask-title applies to title-query rows"),
+        (["--teacher", "no/such/teacher-dir"], "teacher no/such/teacher-dir: cannot load"),
+        (["--title-queries", "99"], "99 title queries asked for"),
+    ],
+)
+def test_bad_option_combinations_are_user_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    src = write_json(tmp_path / "d.json", synthetic_doc(n_articles=5))
+    argv = ["--qa", str(src), "--validation-fraction", "0.4", "--k", "2", "--out", str(tmp_path / "out")]
+    assert main([*argv, *extra, "--no-progress"]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

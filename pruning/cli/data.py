@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pruning.cli._common import ArgumentParser, run_cli
+from pruning.errors import PruningError
 from pruning.qa_data import (
     QA_FORMATS,
     RELEVANCE_MODES,
@@ -144,6 +145,8 @@ def _add_teacher(result: ConversionResult, args: argparse.Namespace) -> None:
 
 def _body(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    if args.mask_title and not args.title_queries:
+        raise PruningError("--mask-title applies to title-query rows: give --title-queries N as well")
     started = time.perf_counter()
     result = convert_qa(
         args.qa,
