@@ -30,7 +30,7 @@ import logging
 import os
 import random
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -590,11 +590,7 @@ def build_rows(
         relevance += [[0] * len(s) for s in spans[1:]]
         if max_passage_chars is not None:
             rng = random.Random(_stable_int(seed, "window", example.qid))
-            cut = [
-                sentence_window(t, sp, r, max_passage_chars, rng)
-                for t, sp, r in zip(texts, spans, relevance, strict=True)
-            ]
-            texts, spans, relevance = (list(x) for x in zip(*cut, strict=True))
+            texts, spans, relevance = _window_passages(texts, spans, relevance, max_passage_chars, rng)
         if relevance_mode == "passage":
             relevance[0] = [1] * len(spans[0])
         elif relevance_mode == "answer-only":  # the rest of the gold passage stays text without a span
@@ -612,13 +608,32 @@ def build_rows(
         rows.append(row)
     if title_queries:
         rows += _title_query_rows(
-            pool, title_queries, k=k, seed=seed, max_passage_chars=max_passage_chars, mask_title=mask_title
+            pool, spans_of, title_queries, k=k, seed=seed, max_passage_chars=max_passage_chars, mask_title=mask_title
         )
     return rows
 
 
+def _window_passages(
+    texts: Sequence[str],
+    spans: Sequence[Sequence[Sequence[int]]],
+    relevance: Sequence[Sequence[int]],
+    max_chars: int,
+    rng: random.Random,
+) -> tuple[list[str], list[list[list[int]]], list[list[int]]]:
+    """sentence_window applied to every passage of one row, in order, with one generator."""
+    cut = [sentence_window(t, sp, r, max_chars, rng) for t, sp, r in zip(texts, spans, relevance, strict=True)]
+    return [c[0] for c in cut], [c[1] for c in cut], [c[2] for c in cut]
+
+
 def _title_query_rows(
-    pool: _NegativePool, n: int, *, k: int, seed: int, max_passage_chars: int | None, mask_title: bool
+    pool: _NegativePool,
+    spans_of: Callable[[str], list[list[int]]],
+    n: int,
+    *,
+    k: int,
+    seed: int,
+    max_passage_chars: int | None,
+    mask_title: bool,
 ) -> list[dict[str, Any]]:
     """n rows whose query is an article title: a paragraph of that article (every sentence relevant) first,
     then K-1 paragraphs of other articles. Paragraphs are drawn by content hash, so the choice is
@@ -638,15 +653,11 @@ def _title_query_rows(
         key = f"title-query:{gold.location}"
         passages = [gold] + pool.draw(key, gold, k - 1, seed)
         texts = [gold_text(gold)] + [p.text for p in passages[1:]]
-        spans = [[[s, e] for s, e in split_sentences(t)] for t in texts]
+        spans = [spans_of(t) for t in texts]
         relevance = [[0] * len(sp) for sp in spans]
         if max_passage_chars is not None:
             rng = random.Random(_stable_int(seed, "window", key))
-            cut = [
-                sentence_window(t, sp, r, max_passage_chars, rng)
-                for t, sp, r in zip(texts, spans, relevance, strict=True)
-            ]
-            texts, spans, relevance = (list(x) for x in zip(*cut, strict=True))
+            texts, spans, relevance = _window_passages(texts, spans, relevance, max_passage_chars, rng)
         relevance[0] = [1] * len(spans[0])
         rows.append(
             {
