@@ -2,7 +2,7 @@
 
 Strict by design: an unknown or misspelled key is an error naming it (with the nearest valid key), and every
 key is honoured. `training_args` takes HF `TrainingArguments` names plus this project's keys
-(`ranking_weight`, `pruning_weight`, `evals_per_run`).
+(`ranking_weight`, `pruning_weight`, `token_teacher_weight`, `head_learning_rate`, `evals_per_run`).
 """
 
 from __future__ import annotations
@@ -69,6 +69,10 @@ class PruningTrainingArguments(TrainingArguments):
 
     ranking_weight: float = field(default=0.05, metadata={"help": "weight of MSE(ranking logit, target)"})
     pruning_weight: float = field(default=1.0, metadata={"help": "weight of the token cross-entropy"})
+    token_teacher_weight: float = field(
+        default=0.0,
+        metadata={"help": "α in [0, 1]: token targets are (1 - α) × label + α × the pair's ranking target"},
+    )
     head_learning_rate: float | None = field(
         default=None, metadata={"help": "learning rate of the new heads (token head, classifier); None: learning_rate"}
     )
@@ -197,6 +201,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         training_args = PruningTrainingArguments(**training)
     except (TypeError, ValueError) as exc:
         raise PruningError(f"{path}: invalid value: {exc}") from None
+    alpha = training_args.token_teacher_weight
+    if not 0.0 <= alpha <= 1.0:
+        raise PruningError(f"{path}: training_args: 'token_teacher_weight' must lie in [0, 1], got {alpha}")
     _check_types(model_args, f"{path}: model_args")
     _check_types(data_args, f"{path}: data_args")
     return RunConfig(model_args, data_args, training_args, path, raw)

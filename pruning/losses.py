@@ -3,6 +3,10 @@
 Inputs: `ranking_logits` (P,) raw reranker logits, `ranking_targets` (P,) teacher scores (or 0/1 labels),
 `token_logits` (P, T, 2), `token_labels` (P, T) with -100 for tokens that carry no label.
 
+With `token_teacher_weight` α > 0 the token head is distilled from the teacher too: each labelled token's
+target keep probability is (1 − α) × its label + α × its pair's ranking target, and the loss is the
+cross-entropy against that soft target. α = 0 is the plain hard-label cross-entropy.
+
     >>> import torch
     >>> out = pruning_loss(torch.zeros(2), torch.ones(2), torch.zeros(2, 3, 2),
     ...                    torch.tensor([[1, 0, -100], [-100, -100, 1]]))
@@ -38,6 +42,7 @@ def pruning_loss(
     pruning_weight: float = 1.0,
     num_label_tokens: torch.Tensor | int | None = None,
     ranking_scale: float = 1.0,
+    token_teacher_weight: float = 0.0,
 ) -> LossParts:
     """ranking_weight × MSE(logit, target) + pruning_weight × CE over labelled tokens.
 
@@ -55,15 +60,32 @@ def pruning_loss(
             f"pruning_loss: token_logits {tuple(token_logits.shape)} must be token_labels "
             f"{tuple(token_labels.shape)} + (2,)"
         )
+    if not 0.0 <= token_teacher_weight <= 1.0:
+        raise ValueError(f"pruning_loss: token_teacher_weight must lie in [0, 1], got {token_teacher_weight}")
     ranking = F.mse_loss(ranking_logits.float(), ranking_targets.float()) * ranking_scale
-    ce_sum = F.cross_entropy(
-        token_logits.float().reshape(-1, 2),
-        token_labels.reshape(-1),
-        ignore_index=IGNORE_INDEX,
-        reduction="sum",
-    )
+    if token_teacher_weight == 0.0:
+        ce_sum = F.cross_entropy(
+            token_logits.float().reshape(-1, 2),
+            token_labels.reshape(-1),
+            ignore_index=IGNORE_INDEX,
+            reduction="sum",
+        )
+    else:
+        ce_sum = _soft_token_ce_sum(token_logits, token_labels, ranking_targets, token_teacher_weight)
     if num_label_tokens is None:
         num_label_tokens = token_labels.ne(IGNORE_INDEX).sum()
     denom = torch.as_tensor(num_label_tokens, dtype=ce_sum.dtype, device=ce_sum.device).clamp(min=1)
     pruning = ce_sum / denom
     return LossParts(ranking_weight * ranking + pruning_weight * pruning, ranking, pruning)
+
+
+def _soft_token_ce_sum(
+    token_logits: torch.Tensor, token_labels: torch.Tensor, ranking_targets: torch.Tensor, alpha: float
+) -> torch.Tensor:
+    """Summed cross-entropy of the labelled tokens against (1 − α) × label + α × the pair's ranking target."""
+    valid = token_labels.ne(IGNORE_INDEX)
+    hard = token_labels.clamp(min=0).float()
+    keep = (1.0 - alpha) * hard + alpha * ranking_targets.float().unsqueeze(-1)
+    log_probs = F.log_softmax(token_logits.float(), dim=-1)
+    per_token = -(keep * log_probs[..., 1] + (1.0 - keep) * log_probs[..., 0])
+    return per_token[valid].sum()

@@ -32,12 +32,14 @@ class PruningTrainer(Trainer):
         ranking_weight: float = 0.05,
         pruning_weight: float = 1.0,
         head_learning_rate: float | None = None,
+        token_teacher_weight: float = 0.0,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.ranking_weight = ranking_weight
         self.pruning_weight = pruning_weight
         self.head_learning_rate = head_learning_rate
+        self.token_teacher_weight = token_teacher_weight
         self._train_sums = dict.fromkeys(COMPONENTS, 0.0)
         self._train_steps_logged = 0
         self._eval_sums = dict.fromkeys(COMPONENTS, 0.0)
@@ -84,6 +86,7 @@ class PruningTrainer(Trainer):
             pruning_weight=self.pruning_weight,
             num_label_tokens=num_items_in_batch,
             ranking_scale=scale,
+            token_teacher_weight=self.token_teacher_weight,
         )
         return parts, outputs
 

@@ -100,6 +100,7 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
         ranking_weight=targs.ranking_weight,
         pruning_weight=targs.pruning_weight,
         head_learning_rate=targs.head_learning_rate,
+        token_teacher_weight=targs.token_teacher_weight,
     )
     started = time.perf_counter()
     result = trainer.train()

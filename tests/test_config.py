@@ -89,7 +89,13 @@ def test_every_key_is_honoured(tmp_path):
     cfg = {
         "model_args": {"model_name_or_path": "x", "head_dropout": 0.2, "max_length": 99},
         "data_args": {"train_files": ["t.jsonl"], "max_train_samples": 5, "teacher_column": "teacher_scores.a.b"},
-        "training_args": {"seed": 11, "max_steps": 7, "ranking_weight": 0.3, "pruning_weight": 2.0},
+        "training_args": {
+            "seed": 11,
+            "max_steps": 7,
+            "ranking_weight": 0.3,
+            "pruning_weight": 2.0,
+            "token_teacher_weight": 0.5,
+        },
     }
     loaded = load_config(_write(tmp_path, cfg))
     assert (loaded.model.head_dropout, loaded.model.max_length) == (0.2, 99)
@@ -97,6 +103,14 @@ def test_every_key_is_honoured(tmp_path):
     assert loaded.data.train_files == [str(tmp_path / "t.jsonl")]  # relative to the config file
     t = loaded.training
     assert (t.seed, t.max_steps, t.ranking_weight, t.pruning_weight) == (11, 7, 0.3, 2.0)
+    assert t.token_teacher_weight == 0.5
+
+
+@pytest.mark.parametrize("alpha", [-0.5, 1.01])
+def test_token_teacher_weight_outside_unit_interval_names_the_key(tmp_path, alpha):
+    path = _write(tmp_path, {**BASE, "training_args": {"token_teacher_weight": alpha}})
+    with pytest.raises(PruningError, match=r"c.yaml: training_args: 'token_teacher_weight' must lie in \[0, 1\]"):
+        load_config(path)
 
 
 def test_overrides_really_override(tmp_path):

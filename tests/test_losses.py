@@ -67,3 +67,63 @@ def test_accumulation_normalisation_sums_to_full_batch():
 def test_shape_errors_are_explicit():
     with pytest.raises(ValueError, match="ranking_logits"):
         pruning_loss(torch.zeros(2), torch.zeros(3), torch.zeros(2, 1, 2), torch.zeros(2, 1, dtype=torch.long))
+
+
+def test_token_teacher_target_by_hand():
+    # one labelled token, label 1, its pair's teacher score 0.2, α = 0.5 → target keep probability 0.6
+    token_logits = torch.tensor([[[0.0, math.log(3.0)], [9.0, 9.0]]])  # p(keep) = 0.75 on the labelled token
+    labels = torch.tensor([[1, IGNORE_INDEX]])
+    out = pruning_loss(torch.zeros(1), torch.tensor([0.2]), token_logits, labels, token_teacher_weight=0.5)
+    expected = -(0.6 * math.log(0.75) + 0.4 * math.log(0.25))
+    assert out.pruning.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_token_teacher_gradient_is_probability_minus_target():
+    # d CE / d (keep logit) = p(keep) − target for a two-class softmax
+    logits = torch.tensor([[[0.3, -0.4], [1.0, 2.0]]], requires_grad=True)
+    labels = torch.tensor([[0, 1]])
+    targets = torch.tensor([0.9])
+    pruning_loss(torch.zeros(1), targets, logits, labels, token_teacher_weight=0.25).pruning.backward()
+    p_keep = torch.softmax(logits.detach(), -1)[0, :, 1]
+    keep_target = 0.75 * labels[0].float() + 0.25 * 0.9
+    assert torch.allclose(logits.grad[0, :, 1], (p_keep - keep_target) / 2, atol=1e-6)
+
+
+def test_token_teacher_weight_one_ignores_labels_and_zero_ignores_targets():
+    torch.manual_seed(1)
+    logits, targets = torch.randn(2, 4, 2), torch.tensor([0.3, 0.8])
+    labels_a = torch.tensor([[1, 1, 0, IGNORE_INDEX], [0, 0, 1, 1]])
+    labels_b = 1 - labels_a.clamp(min=0)
+    labels_b[0, 3] = IGNORE_INDEX
+    full = [
+        pruning_loss(torch.zeros(2), targets, logits, lab, token_teacher_weight=1.0).pruning
+        for lab in (labels_a, labels_b)
+    ]
+    assert full[0].item() == pytest.approx(full[1].item(), rel=1e-6)
+    hard = pruning_loss(torch.zeros(2), targets, logits, labels_a).pruning
+    nearly_hard = pruning_loss(torch.zeros(2), targets, logits, labels_a, token_teacher_weight=1e-9).pruning
+    assert nearly_hard.item() == pytest.approx(hard.item(), rel=1e-6)
+    other_targets = pruning_loss(torch.zeros(2), torch.tensor([0.9, 0.1]), logits, labels_a).pruning
+    assert other_targets.item() == pytest.approx(hard.item())
+
+
+def test_token_teacher_accumulation_normalisation_sums_to_full_batch():
+    torch.manual_seed(2)
+    logits, labels = torch.randn(4, 5, 2), torch.randint(0, 2, (4, 5))
+    labels[1, 2:] = IGNORE_INDEX
+    r_logits, r_targets = torch.randn(4), torch.rand(4)
+    full = pruning_loss(r_logits, r_targets, logits, labels, token_teacher_weight=0.5)
+    n = labels.ne(IGNORE_INDEX).sum()
+    halves = [
+        pruning_loss(r_logits[s], r_targets[s], logits[s], labels[s], num_label_tokens=n, token_teacher_weight=0.5)
+        for s in (slice(0, 2), slice(2, 4))
+    ]
+    assert sum(h.pruning for h in halves).item() == pytest.approx(full.pruning.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [-0.1, 1.5])
+def test_token_teacher_weight_outside_unit_interval_is_an_error(alpha):
+    with pytest.raises(ValueError, match="token_teacher_weight"):
+        pruning_loss(
+            torch.zeros(1), torch.zeros(1), torch.zeros(1, 1, 2), torch.tensor([[1]]), token_teacher_weight=alpha
+        )

@@ -122,3 +122,13 @@ def test_head_learning_rate_gets_its_own_groups(tmp_path, tiny_backbone_dir):
         group = by_param[id(param)]
         assert group["lr"] == (1e-2 if is_head_parameter(name) else 1e-4), name
     assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+
+
+def test_token_teacher_weight_reaches_the_loss(tmp_path, tiny_backbone_dir, data_files):
+    # Synthetic gold passages mix relevant and irrelevant sentences while their ranking target is 1, so with
+    # α = 1 every gold token's target becomes 1 and the first step's token loss must differ from α = 0.
+    hard = _run(tmp_path, tiny_backbone_dir, data_files, "hard", max_steps=1)
+    soft = _run(tmp_path, tiny_backbone_dir, data_files, "soft", max_steps=1, token_teacher_weight=1.0)
+    first = [next(h for h in _history(s) if "loss" in h) for s in (hard, soft)]
+    assert first[0]["ranking_loss"] == pytest.approx(first[1]["ranking_loss"], rel=1e-6)
+    assert first[0]["pruning_loss"] != pytest.approx(first[1]["pruning_loss"], rel=1e-3)
