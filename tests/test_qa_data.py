@@ -199,6 +199,27 @@ def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
+def test_validation_cap_applies_to_the_validation_split_only(tmp_path: Path) -> None:
+    train = write_json(tmp_path / "train.json", synthetic_doc(n_articles=5))
+    val = write_json(tmp_path / "val.json", synthetic_doc(n_articles=4, tag="v"))
+    both = convert_qa([train], validation_paths=[val], k=2, seed=3, max_queries=9)
+    capped = convert_qa([train], validation_paths=[val], k=2, seed=3, max_queries=9, max_validation_queries=4)
+    assert capped.rows_by_split["train"] == both.rows_by_split["train"]
+    assert len(both.rows_by_split["validation"]) == 9 and len(capped.rows_by_split["validation"]) == 4
+    # the same seeded order: the smaller subset is drawn from the larger one
+    assert all(row in both.rows_by_split["validation"] for row in capped.rows_by_split["validation"])
+    assert capped.manifest["options"]["max_validation_queries"] == 4
+    assert both.manifest["options"]["max_validation_queries"] == 9
+    uncapped = convert_qa([train], validation_paths=[val], k=2, seed=3, max_validation_queries=2)
+    assert len(uncapped.rows_by_split["train"]) == 15 and len(uncapped.rows_by_split["validation"]) == 2
+
+
+def test_validation_cap_below_one_is_an_error(tmp_path: Path) -> None:
+    src = write_json(tmp_path / "d.json", synthetic_doc(n_articles=4))
+    with pytest.raises(PruningError, match="max validation queries must be at least 1, got 0"):
+        convert_qa([src], validation_fraction=0.25, k=2, seed=0, max_validation_queries=0)
+
+
 def test_explicit_validation_files(tmp_path: Path) -> None:
     train = write_json(tmp_path / "train.json", synthetic_doc(n_articles=5))
     val_dir = tmp_path / "val"

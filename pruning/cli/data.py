@@ -100,7 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--teacher-batch-size", type=int, default=32, help="teacher batch size (default 32)")
     parser.add_argument("--seed", type=int, default=42, help="seed for negatives, subsets and splits (default 42)")
-    parser.add_argument("--max-queries", type=int, help="at most this many rows per split (smoke runs)")
+    parser.add_argument("--max-queries", type=int, help="at most this many question rows per split")
+    parser.add_argument(
+        "--max-validation-queries",
+        type=int,
+        metavar="N",
+        help="at most N question rows in the validation split (default: --max-queries); fewer rows for the "
+        "teacher to score when training evaluates only a few",
+    )
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--out", type=Path, help="output folder")
     out.add_argument("--name", help="output folder name under the default cache folder")
@@ -124,6 +131,8 @@ def _default_name(args: argparse.Namespace) -> str:
         parts.append("teacher")
     if args.max_queries:
         parts.append(f"max{args.max_queries}")
+    if args.max_validation_queries:
+        parts.append(f"val{args.max_validation_queries}")
     return "-".join(p for p in parts if p)
 
 
@@ -156,6 +165,7 @@ def _body(argv: Sequence[str] | None) -> int:
         k=args.k,
         seed=args.seed,
         max_queries=args.max_queries,
+        max_validation_queries=args.max_validation_queries,
         progress=not args.no_progress,
         hard_negatives=args.hard_negatives,
         max_passage_chars=args.max_passage_chars,
