@@ -122,7 +122,11 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], where: str) -> di
         section, key = dotted.split(".", 1)
         if section not in SECTIONS:
             raise PruningError(f"override {item!r}: unknown section {section!r}{_suggest(section, list(SECTIONS))}")
-        raw.setdefault(section, {})[key] = _parse_value(value)
+        if raw.get(section) is None:  # absent, or a bare `section:` line
+            raw[section] = {}
+        if not isinstance(raw[section], dict):
+            raise PruningError(f"{where}: section {section!r} must be a mapping")
+        raw[section][key] = _parse_value(value)
     return raw
 
 
@@ -139,15 +143,53 @@ def _parse_value(text: str) -> Any:
     return yaml.safe_load(text) if text else None
 
 
+def _type_name(f: dataclasses.Field) -> str:
+    return f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+
+
 def _check_training_types(section: dict[str, Any], where: str) -> None:
-    """HF does not check types: a number given as text (YAML reads 1e-4 as a string) is an error here."""
-    defaults = {f.name: f.default for f in dataclasses.fields(PruningTrainingArguments)}
+    """HF does not check types: a number given as text (YAML reads 1e-4 as a string), a flag given as anything
+    but true/false (`do_eval=no` would be a truthy string) or a fractional count is an error here."""
+    fields = {f.name: f for f in dataclasses.fields(PruningTrainingArguments)}
     for key, value in section.items():
-        default = defaults.get(key)
+        if key not in fields or value is None:
+            continue
+        default, kind = fields[key].default, _type_name(fields[key])
+        if kind in ("bool", "bool | None") and not isinstance(value, bool):
+            raise PruningError(f"{where}: {key!r} must be true or false, got {value!r}")
+        if kind in ("int", "int | None") and (not isinstance(value, int) or isinstance(value, bool)):
+            raise PruningError(f"{where}: {key!r} must be an integer, got {value!r}")
         if isinstance(default, int | float) and not isinstance(default, bool) and isinstance(value, str):
             raise PruningError(
                 f"{where}: {key!r} must be a number, got the string {value!r} (YAML needs 1.0e-4, not 1e-4)"
             )
+
+
+def _check_data_combinations(data: dict[str, Any], where: str) -> None:
+    """Keys that would be ignored in combination with others are errors, not silent no-ops."""
+    if data.get("subset") is not None and not data.get("dataset_name"):
+        raise PruningError(f"{where}: 'subset' applies to a hub 'dataset_name', not to 'train_files'")
+    if data.get("validation_files") and data.get("dataset_name"):
+        raise PruningError(f"{where}: 'validation_files' applies to 'train_files'; a hub dataset has its own splits")
+    if data.get("validation_files") and "validation_split" in data and data["validation_split"] is None:
+        raise PruningError(f"{where}: 'validation_files' given but 'validation_split' is null (no evaluation)")
+
+
+# Set by the trainer itself (pruning.training.train): a value in the config would be overwritten.
+TRAINER_OWNED_KEYS = ("remove_unused_columns", "label_names")
+
+
+def _check_training_combinations(training: dict[str, Any], where: str) -> None:
+    for key in TRAINER_OWNED_KEYS:
+        if key in training:
+            raise PruningError(f"{where}: {key!r} is set by the pruning trainer; remove it from the config")
+    evals = training.get("evals_per_run")
+    if evals is not None:
+        if isinstance(evals, int) and not isinstance(evals, bool) and evals < 1:
+            raise PruningError(f"{where}: 'evals_per_run' must be at least 1, got {evals}")
+        for key in ("eval_steps", "eval_strategy"):
+            if key in training:
+                raise PruningError(f"{where}: give 'evals_per_run' or {key!r}, not both (evals_per_run sets it)")
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
@@ -181,6 +223,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     data = sections["data_args"]
     if bool(data.get("dataset_name")) == bool(data.get("train_files")):
         raise PruningError(f"{path}: data_args: give exactly one of 'dataset_name' or 'train_files'")
+    _check_data_combinations(data, f"{path}: data_args")
     for key in ("train_files", "validation_files"):
         if isinstance(data.get(key), str):
             data[key] = [data[key]]
@@ -188,6 +231,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
             data[key][i] = str(resolve_data_path(str(file), path.parent))
     training = sections["training_args"]
     _check_training_types(training, f"{path}: training_args")
+    _check_training_combinations(training, f"{path}: training_args")
     training.setdefault("output_dir", str(Path("output") / f"{path.stem}_{datetime.now():%Y%m%d_%H%M%S}"))
     if training.get("bf16") or training.get("fp16"):
         import torch

@@ -155,6 +155,8 @@ def validate_relevance_row(row: Mapping[str, Any], where: str) -> None:
             )
             if not ok:
                 fail(f"context_spans[{i}][{j}] = {span!r} is not a [start, end] inside text {i} (length {len(text)})")
+            if j and span[0] < passage_spans[j - 1][1]:
+                fail(f"context_spans[{i}][{j}] = {span!r} overlaps or precedes the span before it")
         for j, value in enumerate(passage_rel):
             if not _is_int01(value):
                 fail(f"context_spans_relevance[{i}][{j}] = {value!r} is not 0 or 1")

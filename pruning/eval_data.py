@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -31,6 +32,11 @@ class EvalItem:
     contexts: list[str]
     labels: list[int]
     reasoning: str | None = None
+
+
+def _has_visible_text(text: str) -> bool:
+    """True when some character is neither white space nor an invisible format or control character."""
+    return any(unicodedata.category(ch)[0] not in "ZC" for ch in text)
 
 
 def read_json_file(path: str | PathLike[str]) -> Any:
@@ -86,6 +92,8 @@ def _check_item(raw: Any, where: str) -> EvalItem:
             raise PruningError(f"{where}: field 'contexts[{j}]': expected a string, got {_type_name(ctx)}")
         if not ctx.strip():
             raise PruningError(f"{where}: field 'contexts[{j}]': empty string")
+        if not _has_visible_text(ctx):
+            raise PruningError(f"{where}: field 'contexts[{j}]': no visible characters ({ctx!r})")
 
     if "labels" not in raw:
         raise PruningError(f"{where}: field 'labels': missing")

@@ -87,7 +87,7 @@ class ContextPruner(nn.Module):
                 backbone = AutoModelForSequenceClassification.from_config(config)
             else:
                 backbone = AutoModelForSequenceClassification.from_pretrained(name_or_path, config=config)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise PruningError(f"cannot load backbone {name_or_path!r}: {exc}") from None
         return cls(backbone, head_dropout)
 
@@ -154,6 +154,8 @@ class ContextPruner(nn.Module):
             meta = json.loads(meta_path.read_text())
         except json.JSONDecodeError as exc:
             raise PruningError(f"{meta_path}: invalid JSON ({exc})") from None
+        if not isinstance(meta, dict):
+            raise PruningError(f"{meta_path}: top level must be an object, got {type(meta).__name__}")
         if meta.get("format_version") != FORMAT_VERSION:
             raise PruningError(
                 f"{meta_path}: field 'format_version': {meta.get('format_version')!r}, expected {FORMAT_VERSION}"
@@ -164,8 +166,15 @@ class ContextPruner(nn.Module):
         weights_path = directory / WEIGHTS
         if not weights_path.is_file():
             raise PruningError(f"{directory}: {WEIGHTS} missing")
-        backbone = backbone_cls(AutoConfig.from_pretrained(directory))
-        model = cls(backbone, float(meta["head"]["dropout"]))
+        head = meta.get("head")
+        dropout = head.get("dropout") if isinstance(head, dict) else None
+        if not isinstance(dropout, int | float) or isinstance(dropout, bool):
+            raise PruningError(f"{meta_path}: field 'head.dropout': expected a number, got {dropout!r}")
+        try:
+            backbone = backbone_cls(AutoConfig.from_pretrained(directory))
+        except (OSError, ValueError) as exc:
+            raise PruningError(f"{directory}: cannot read the backbone config ({exc})") from None
+        model = cls(backbone, float(dropout))
         _load_strict(model, load_file(str(weights_path)), weights_path)
         model.eval()
         return model

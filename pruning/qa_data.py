@@ -566,6 +566,8 @@ def build_rows(
         raise PruningError(f"max queries must be at least 1, got {max_queries}")
     if title_queries < 0:
         raise PruningError(f"title queries must be 0 or more, got {title_queries}")
+    if max_passage_chars is not None and max_passage_chars < 1:
+        raise PruningError(f"max passage chars must be at least 1, got {max_passage_chars}")
     examples = list(corpus.examples)
     if max_queries is not None and len(examples) > max_queries:
         order = sorted(range(len(examples)), key=lambda i: (_stable_int(seed, "subset", examples[i].qid), i))

@@ -124,13 +124,18 @@ def load_run(run_dir: str | Path) -> RunArtifacts:
         raise PruningError(f"{run_dir}: not a run directory")
     summary = _read_json(run_dir / "run_summary.json")
     history = _read_json(run_dir / "log_history.json")
-    evaluations = {}
+    evaluations, files = {}, {}
     for path in sorted((run_dir / EVAL_DIR).glob("*.json")):
         result = _read_json(path)
         for key in ("data", "thresholds", "best", "items"):
             if key not in result:
                 raise PruningError(f"{path}: field {key!r} missing (not a pruning-exec result)")
-        evaluations[Path(result["data"]).name] = result
+        name = Path(result["data"]).name
+        if name in evaluations:
+            raise PruningError(
+                f"{path}: evaluates {name} as {files[name]} does; keep one result per data file in {EVAL_DIR}/"
+            )
+        evaluations[name], files[name] = result, path.name
     return RunArtifacts(run_dir, summary, history, evaluations)
 
 

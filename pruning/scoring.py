@@ -45,6 +45,19 @@ class ScoredItem:
     windows: int
 
 
+DEFAULT_MAX_LENGTH = 512
+
+
+def max_positions(config) -> int | None:
+    """Tokens one sequence may hold: max_position_embeddings, less RoBERTa's padding offset."""
+    n = getattr(config, "max_position_embeddings", None)
+    if n is None:
+        return None
+    if "roberta" in str(getattr(config, "model_type", "")):
+        n -= (getattr(config, "pad_token_id", None) or 0) + 1
+    return n
+
+
 class ContextScorer:
     """Score evaluation items with a ContextPruner: one tokenizer call and one forward pass per batch."""
 
@@ -52,7 +65,7 @@ class ContextScorer:
         self,
         model: ContextPruner,
         tokenizer,
-        max_length: int = 512,
+        max_length: int | None = None,
         batch_size: int = 32,
         input_format: str = "pair",
         device: str | torch.device | None = None,
@@ -61,6 +74,11 @@ class ContextScorer:
             raise PruningError(f"input format {input_format!r}: expected one of {', '.join(INPUT_FORMATS)}")
         if batch_size < 1:
             raise PruningError(f"batch size must be >= 1, got {batch_size}")
+        limit = max_positions(model.config)
+        if max_length is None:
+            max_length = min(DEFAULT_MAX_LENGTH, limit or DEFAULT_MAX_LENGTH)
+        if limit is not None and max_length > limit:
+            raise PruningError(f"max length {max_length} exceeds the model's {limit} positions")
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.max_length = max_length

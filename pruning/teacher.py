@@ -10,6 +10,7 @@ with a 0.02 temperature spreads them over most of [0, 1].
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +23,8 @@ from pruning.data import TEACHER_PREFIX
 from pruning.errors import PruningError
 
 __all__ = ["CENTRE", "TEMPERATURE", "E5Teacher", "add_teacher_scores"]
+
+logger = logging.getLogger(__name__)
 
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
@@ -46,6 +49,7 @@ class E5Teacher:
         self.model.to(self.device)
         self.batch_size = batch_size
         self.max_length = max_length
+        self.truncated_texts = 0  # texts longer than max_length, embedded from their first max_length tokens
 
     @torch.inference_mode()
     def embed(self, texts: Sequence[str], progress: bool = False, desc: str = "embed") -> np.ndarray:
@@ -53,8 +57,11 @@ class E5Teacher:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
         starts = range(0, len(order), self.batch_size)
+        truncated = 0
         for start in tqdm(starts, desc=desc, disable=not progress, unit="batch"):
             idx = order[start : start + self.batch_size]
+            lengths = [len(ids) for ids in self.tokenizer([texts[i] for i in idx])["input_ids"]]
+            truncated += sum(n > self.max_length for n in lengths)
             enc = self.tokenizer(
                 [texts[i] for i in idx],
                 padding=True,
@@ -66,6 +73,16 @@ class E5Teacher:
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1)
             out[idx] = torch.nn.functional.normalize(pooled, dim=-1).float().cpu().numpy()
+        if truncated:
+            logger.warning(
+                "%s: %d of %d texts exceed %d tokens; embedded from their first %d",
+                desc,
+                truncated,
+                len(texts),
+                self.max_length,
+                self.max_length,
+            )
+        self.truncated_texts += truncated
         return out
 
 

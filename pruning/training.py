@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import platform
 import time
 from importlib import metadata
@@ -52,7 +53,7 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
     source = resolve_model_source(margs.model_name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise PruningError(f"cannot load tokenizer for {margs.model_name_or_path!r}: {exc}") from None
     if not getattr(tokenizer, "is_fast", False):
         raise PruningError(f"{margs.model_name_or_path!r}: a fast tokenizer (offset mapping) is required")
@@ -67,7 +68,7 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
         total = (
             targs.max_steps
             if targs.max_steps > 0
-            else _steps_per_epoch(len(train_ds), targs) * int(targs.num_train_epochs)
+            else math.ceil(_steps_per_epoch(len(train_ds), targs) * targs.num_train_epochs)
         )
         targs.eval_steps = max(1, total // targs.evals_per_run)
         targs.eval_strategy = "steps" if eval_ds is not None else "no"

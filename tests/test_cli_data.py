@@ -103,6 +103,21 @@ def test_max_validation_queries_caps_validation_and_names_the_output(
     assert len((out / "validation.jsonl").read_text(encoding="utf-8").splitlines()) == 2
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--validation-fraction", "0.2"], "--validation-fraction applies when --validation is absent"),
+        (["--teacher-batch-size", "8"], "--teacher-batch-size applies with --teacher"),
+    ],
+)
+def test_options_that_would_be_ignored_are_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], extra, message
+) -> None:
+    assert main([*_train_and_dev(tmp_path, monkeypatch), *extra, "--no-progress"]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "cache" / "data").exists()
+
+
 def test_max_validation_queries_zero_is_a_one_line_error(tmp_path: Path) -> None:
     train = write_json(tmp_path / "train.json", synthetic_doc(n_articles=3))
     proc = run_module(

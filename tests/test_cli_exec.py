@@ -149,8 +149,14 @@ def test_subprocess_bad_inputs_exit_2_without_traceback(data: Path, scores: Path
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == f"error: {mismatched}: top level: field 'items': 1 items != 2 in the data file"
 
-    proc = _run("--scores", str(tmp_path / "missing.json"), "-j", str(data), "--thresholds", "2")
-    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    missing = tmp_path / "missing.json"
+    proc = _run("--scores", str(missing), "-j", str(data))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"error: {missing}: cannot read: No such file or directory"
+
+    proc = _run("--scores", str(scores), "-j", str(data), "--batch-size", "4")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == "error: --batch-size applies to scoring with -m, not to --scores"
 
     proc = _run("--scores", str(scores), "-j", str(data), "--format", "markdown")
     assert proc.returncode == 0 and "| **" in proc.stdout
@@ -195,3 +201,20 @@ def test_model_dir_without_head_is_exit_2(tiny_backbone_dir, capsys) -> None:
     easy = ROOT / "pruning-config" / "pruning_data_easy_ja.json"
     assert main(["-m", str(tiny_backbone_dir), "-j", str(easy)]) == 2
     assert "not a pruner model directory" in capsys.readouterr().err
+
+
+def test_max_length_beyond_the_models_positions_is_exit_2(tiny_model_dir, capsys) -> None:
+    easy = ROOT / "pruning-config" / "pruning_data_easy_ja.json"
+    assert main(["-m", str(tiny_model_dir), "-j", str(easy), "--max-length", "1024", "--no-progress"]) == 2
+    assert "max length 1024 exceeds the model's 256 positions" in capsys.readouterr().err
+
+
+def test_broken_pruner_config_is_exit_2(tiny_model_dir, tmp_path, capsys) -> None:
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    (broken / "pruner_config.json").write_text("[]")
+    easy = ROOT / "pruning-config" / "pruning_data_easy_ja.json"
+    assert main(["-m", str(broken), "-j", str(easy), "--no-progress"]) == 2
+    assert "top level must be an object" in capsys.readouterr().err

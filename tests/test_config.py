@@ -145,3 +145,62 @@ def test_yaml_errors_name_the_file(tmp_path):
         load_config(path)
     with pytest.raises(PruningError, match="no such config file"):
         load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("training_args.do_eval=no", "'do_eval' must be true or false, got 'no'"),
+        ("training_args.disable_tqdm=off", "'disable_tqdm' must be true or false, got 'off'"),
+        ("training_args.seed=1.5", "'seed' must be an integer, got 1.5"),
+        ("training_args.max_steps=true", "'max_steps' must be an integer, got True"),
+    ],
+)
+def test_flags_and_counts_are_type_checked(tmp_path, override, message):
+    with pytest.raises(PruningError, match=f"training_args: {message}"):
+        load_config(_write(tmp_path, BASE), [override])
+
+
+def test_true_false_flags_pass(tmp_path):
+    cfg = load_config(_write(tmp_path, BASE), ["training_args.do_eval=true", "training_args.disable_tqdm=false"])
+    assert cfg.training.do_eval is True and cfg.training.disable_tqdm is False
+
+
+def test_override_into_a_bare_section(tmp_path):
+    path = tmp_path / "bare.yaml"
+    path.write_text("model_args:\n  model_name_or_path: x\ndata_args:\n  train_files: [t.jsonl]\ntraining_args:\n")
+    assert load_config(path, ["training_args.seed=7"]).training.seed == 7
+    path.write_text("model_args:\n  model_name_or_path: x\ndata_args:\n  train_files: [t.jsonl]\ntraining_args: 5\n")
+    with pytest.raises(PruningError, match="section 'training_args' must be a mapping"):
+        load_config(path, ["training_args.seed=7"])
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"train_files": ["t.jsonl"], "subset": "s"}, "'subset' applies to a hub 'dataset_name'"),
+        ({"dataset_name": "d", "validation_files": ["v.jsonl"]}, "'validation_files' applies to 'train_files'"),
+        (
+            {"train_files": ["t.jsonl"], "validation_files": ["v.jsonl"], "validation_split": None},
+            "'validation_files' given but 'validation_split' is null",
+        ),
+    ],
+)
+def test_data_keys_that_would_be_ignored_are_errors(tmp_path, data, message):
+    with pytest.raises(PruningError, match=f"data_args: {message}"):
+        load_config(_write(tmp_path, {**BASE, "data_args": data}))
+
+
+@pytest.mark.parametrize(
+    ("training", "message"),
+    [
+        ({"remove_unused_columns": True}, "'remove_unused_columns' is set by the pruning trainer"),
+        ({"label_names": ["x"]}, "'label_names' is set by the pruning trainer"),
+        ({"evals_per_run": 0}, "'evals_per_run' must be at least 1, got 0"),
+        ({"evals_per_run": 4, "eval_steps": 10}, "give 'evals_per_run' or 'eval_steps', not both"),
+        ({"evals_per_run": 4, "eval_strategy": "epoch"}, "give 'evals_per_run' or 'eval_strategy', not both"),
+    ],
+)
+def test_training_keys_that_would_be_overwritten_are_errors(tmp_path, training, message):
+    with pytest.raises(PruningError, match=f"training_args: {message}"):
+        load_config(_write(tmp_path, {**BASE, "training_args": training}))

@@ -62,6 +62,10 @@ def test_target_column_resolution(caplog):
             "row 1: context_spans_relevance\\[0\\]\\[0\\] = 2 is not 0 or 1",
         ),
         (lambda r: r.update(labels=[1]), "row 1: 'labels' must be a list with one entry per text"),
+        (
+            lambda r: r["context_spans"][0].reverse(),
+            "row 1: context_spans\\[0\\]\\[1\\] = .* overlaps or precedes the span before it",
+        ),
     ],
 )
 def test_bad_rows_are_named(tmp_path, mutate, message):

@@ -67,6 +67,11 @@ MALFORMED = [
     ("contexts_string", [good(contexts="a. b.")], "item 0: field 'contexts': expected a list, got str"),
     ("context_not_string", [good(contexts=["a.", 5])], "item 0: field 'contexts[1]': expected a string, got int"),
     ("context_empty", [good(contexts=["", "b."])], "item 0: field 'contexts[0]': empty string"),
+    (
+        "context_invisible",
+        [good(contexts=["a.", "\u200b"])],
+        "item 0: field 'contexts[1]': no visible characters ('\\u200b')",
+    ),
     ("labels_missing", [without("labels")], "item 0: field 'labels': missing"),
     ("labels_short", [good(labels=[1])], "item 0: field 'labels': length 1 != 2 contexts"),
     ("labels_long", [good(labels=[1, 0, 1])], "item 0: field 'labels': length 3 != 2 contexts"),

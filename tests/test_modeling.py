@@ -66,6 +66,29 @@ def test_mismatched_head_weights_is_an_error(model, tmp_path):
         ContextPruner.from_pretrained(tmp_path / "m")
 
 
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda meta: [meta], "top level must be an object, got list"),
+        (lambda meta: {k: v for k, v in meta.items() if k != "head"}, "field 'head.dropout': expected a number"),
+        (lambda meta: meta | {"head": {"dropout": "x"}}, "field 'head.dropout': expected a number, got 'x'"),
+    ],
+)
+def test_broken_pruner_config_is_named(model, tmp_path, edit, message):
+    model.save_pretrained(tmp_path / "m")
+    meta_path = tmp_path / "m" / PRUNER_CONFIG
+    meta_path.write_text(json.dumps(edit(json.loads(meta_path.read_text()))))
+    with pytest.raises(PruningError, match=message):
+        ContextPruner.from_pretrained(tmp_path / "m")
+
+
+def test_missing_backbone_config_is_named(model, tmp_path):
+    model.save_pretrained(tmp_path / "m")
+    (tmp_path / "m" / "config.json").unlink()
+    with pytest.raises(PruningError, match="cannot read the backbone config"):
+        ContextPruner.from_pretrained(tmp_path / "m")
+
+
 def test_plain_backbone_directory_is_not_a_pruner(tiny_backbone_dir):
     with pytest.raises(PruningError, match="not a pruner model directory"):
         ContextPruner.from_pretrained(tiny_backbone_dir)

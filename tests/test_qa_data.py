@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +211,12 @@ def test_validation_cap_applies_to_the_validation_split_only(tmp_path: Path) -> 
     assert both.manifest["options"]["max_validation_queries"] == 9
     uncapped = convert_qa([train], validation_paths=[val], k=2, seed=3, max_validation_queries=2)
     assert len(uncapped.rows_by_split["train"]) == 15 and len(uncapped.rows_by_split["validation"]) == 2
+
+
+def test_max_passage_chars_below_one_is_an_error(tmp_path: Path) -> None:
+    corpus = load_qa([write_json(tmp_path / "d.json", synthetic_doc())])
+    with pytest.raises(PruningError, match="max passage chars must be at least 1, got 0"):
+        build_rows(corpus, k=2, max_passage_chars=0)
 
 
 def test_validation_cap_below_one_is_an_error(tmp_path: Path) -> None:
@@ -496,9 +501,7 @@ def test_default_output_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 def test_real_jaquad_dev_converts_cleanly() -> None:
     if not REAL_JAQUAD_DEV.is_dir():
         pytest.skip(f"JaQuAD dev not found at {REAL_JAQUAD_DEV} (lives in ../shared, not in the repo)")
-    started = time.perf_counter()
     result = convert_qa([REAL_JAQUAD_DEV], validation_fraction=0.1, k=8, seed=42)
-    assert time.perf_counter() - started < 10
     assert result.manifest["questions_seen"] == {"all": 3939}
     assert result.manifest["skipped"] == {"all": {}}
     rows = result.rows_by_split["train"] + result.rows_by_split["validation"]

@@ -155,6 +155,13 @@ def test_cli_capture_and_compare(tmp_path, capsys):
     assert "not a run directory" in capsys.readouterr().err
 
 
+def test_two_results_for_one_data_file_are_an_error(tmp_path):
+    run = _make_run(tmp_path / "run")
+    (run / "eval" / "easy_seed.json").write_text((run / "eval" / "easy.json").read_text())
+    with pytest.raises(PruningError, match=r"easy_seed.json: evaluates easy.json as easy.json does"):
+        load_run(run)
+
+
 def test_bad_baselines_are_clear_errors(tmp_path):
     path = tmp_path / "b.json"
     path.write_text(json.dumps({"schema_version": 99}))

@@ -87,7 +87,13 @@ def test_windows_cover_every_context_of_a_long_passage(model, tiny_tokenizer):
     long_result, short_result = scorer.score([item, short], progress=False)
     assert long_result.windows > 1
     assert len(long_result.scores) == 30 and all(0.0 <= s <= 1.0 for s in long_result.scores)
-    # each window scores whole contexts: a context's score equals scoring it within its own window alone
+    # each window scores whole contexts: a context's score equals scoring its window's contexts as one item
+    groups = [w.contexts for w in scorer._windows_for([item], 0)]
+    assert sorted(k for g in groups for k in g) == list(range(30)) and len(groups) == long_result.windows
+    for group in groups:
+        alone = EvalItem(query=item.query, contexts=[contexts[k] for k in group], labels=[0] * len(group))
+        expected = _direct_scores(model, tiny_tokenizer, alone, "pair")
+        np.testing.assert_allclose([long_result.scores[k] for k in group], expected, rtol=0, atol=1e-5)
     assert short_result.windows == 1
     assert scorer.truncated_contexts == 0
 
@@ -104,3 +110,11 @@ def test_bad_arguments(model, tiny_tokenizer):
         ContextScorer(model, tiny_tokenizer, input_format="weird")
     with pytest.raises(PruningError, match="batch size"):
         ContextScorer(model, tiny_tokenizer, batch_size=0)
+    with pytest.raises(PruningError, match="max length 257 exceeds the model's 256 positions"):
+        ContextScorer(model, tiny_tokenizer, max_length=257)
+
+
+def test_max_length_defaults_to_what_the_model_holds(model, tiny_tokenizer):
+    assert model.config.max_position_embeddings == 256
+    assert ContextScorer(model, tiny_tokenizer).max_length == 256
+    assert ContextScorer(model, tiny_tokenizer, max_length=100).max_length == 100

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 
 import numpy as np
 import pytest
@@ -49,3 +50,11 @@ def test_scores_do_not_depend_on_batch_size_or_row_order(tiny_backbone_dir) -> N
 def test_batch_size_must_be_positive(tiny_backbone_dir) -> None:
     with pytest.raises(PruningError, match="teacher batch size must be >= 1"):
         E5Teacher(str(tiny_backbone_dir), batch_size=0)
+
+
+def test_texts_past_max_length_are_counted_and_reported(tiny_backbone_dir, caplog) -> None:
+    teacher = E5Teacher(str(tiny_backbone_dir), batch_size=2, max_length=8, device="cpu")
+    with caplog.at_level(logging.WARNING, logger="pruning.teacher"):
+        teacher.embed(["短い。", "これはとても長い文章で、八つのトークンには収まりません。" * 3, "x"], desc="probe")
+    assert teacher.truncated_texts == 1
+    assert "probe: 1 of 3 texts exceed 8 tokens" in caplog.text

@@ -47,7 +47,7 @@ def _run(tmp_path, backbone, data_files, name, **training):
             "logging_steps": 1,
             "save_strategy": "no",
             "report_to": "none",
-            "eval_strategy": "no",
+            **({"eval_strategy": "no"} if "evals_per_run" not in training else {}),
             **training,
         },
     }
@@ -132,3 +132,11 @@ def test_token_teacher_weight_reaches_the_loss(tmp_path, tiny_backbone_dir, data
     first = [next(h for h in _history(s) if "loss" in h) for s in (hard, soft)]
     assert first[0]["ranking_loss"] == pytest.approx(first[1]["ranking_loss"], rel=1e-6)
     assert first[0]["pruning_loss"] != pytest.approx(first[1]["pruning_loss"], rel=1e-3)
+
+
+def test_evals_per_run_counts_fractional_epochs(tmp_path, tiny_backbone_dir, data_files):
+    # 48 rows / batch 8 = 6 steps an epoch; 1.5 epochs = 9 steps; 2 evaluations a run: every 9 // 2 = 4 steps
+    summary = _run(tmp_path, tiny_backbone_dir, data_files, "epochs", num_train_epochs=1.5, evals_per_run=2)
+    assert summary["resolved"]["global_steps"] == 9
+    assert summary["resolved"]["eval_steps"] == 4
+    assert [h["step"] for h in _history(summary) if "eval_loss" in h][:2] == [4, 8]

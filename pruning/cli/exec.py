@@ -90,17 +90,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-json", metavar="OUT.json", type=Path, help="also write the full result JSON here")
     parser.add_argument("--plot", metavar="SWEEP.png", type=Path, help="also plot the threshold sweep (matplotlib)")
     model = parser.add_argument_group("scoring with -m")
-    model.add_argument("--batch-size", type=_positive, default=8, help="sequences per forward pass (default 8)")
+    model.add_argument("--batch-size", type=_positive, help="sequences per forward pass (default 8)")
     model.add_argument(
         "--input-format",
         choices=INPUT_FORMATS,
-        default="pair",
         help="pair: the training format (default); seed: the seed evaluator's single sequence, for comparability",
     )
-    model.add_argument("--max-length", type=_positive, default=512, help="tokens per window (default 512)")
+    model.add_argument(
+        "--max-length", type=_positive, help="tokens per window (default 512, or fewer if the model holds fewer)"
+    )
     model.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     model.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+#: Defaults of the options that only scoring with -m uses (None in the parser, so that a given one is seen).
+MODEL_OPTION_DEFAULTS = {"batch_size": 8, "input_format": "pair", "max_length": None, "device": None}
+
+
+def _model_options(args: argparse.Namespace) -> None:
+    """With --scores the scoring options would be ignored: an error; with -m, fill in their defaults."""
+    for dest, default in MODEL_OPTION_DEFAULTS.items():
+        if args.scores is not None and getattr(args, dest) is not None:
+            raise PruningError(f"--{dest.replace('_', '-')} applies to scoring with -m, not to --scores")
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
 
 
 def _positive(text: str) -> int:
@@ -196,6 +210,7 @@ def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if len(set(args.thresholds)) != len(args.thresholds):
         raise PruningError("--thresholds: each threshold may be given only once")
+    _model_options(args)
     items = load_eval_file(args.data)
     scores, extra = obtain_scores(args, items)
     result = build_result(args.data, items, scores, args.thresholds, best_by=args.best_by, extra=extra)
