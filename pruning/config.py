@@ -183,9 +183,9 @@ def _check_training_combinations(training: dict[str, Any], where: str) -> None:
     for key in TRAINER_OWNED_KEYS:
         if key in training:
             raise PruningError(f"{where}: {key!r} is set by the pruning trainer; remove it from the config")
-    evals = training.get("evals_per_run")
+    evals = training.get("evals_per_run")  # an integer or None: _check_training_types has run
     if evals is not None:
-        if isinstance(evals, int) and not isinstance(evals, bool) and evals < 1:
+        if evals < 1:
             raise PruningError(f"{where}: 'evals_per_run' must be at least 1, got {evals}")
         for key in ("eval_steps", "eval_strategy"):
             if key in training:

@@ -60,15 +60,19 @@ class E5Teacher:
         truncated = 0
         for start in tqdm(starts, desc=desc, disable=not progress, unit="batch"):
             idx = order[start : start + self.batch_size]
-            lengths = [len(ids) for ids in self.tokenizer([texts[i] for i in idx])["input_ids"]]
-            truncated += sum(n > self.max_length for n in lengths)
             enc = self.tokenizer(
                 [texts[i] for i in idx],
                 padding=True,
                 truncation=True,
                 max_length=self.max_length,
+                return_overflowing_tokens=True,  # a text past max_length adds rows: counted, then dropped
                 return_tensors="pt",
-            ).to(self.device)
+            )
+            sample = enc.pop("overflow_to_sample_mapping")
+            first = torch.ones_like(sample, dtype=torch.bool)
+            first[1:] = sample[1:] != sample[:-1]
+            truncated += len(set(sample[~first].tolist()))
+            enc = {key: value[first].to(self.device) for key, value in enc.items()}
             hidden = self.model(**enc).last_hidden_state
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1)
