@@ -159,10 +159,13 @@ def _check_training_types(section: dict[str, Any], where: str) -> None:
             raise PruningError(f"{where}: {key!r} must be true or false, got {value!r}")
         if kind in ("int", "int | None") and (not isinstance(value, int) or isinstance(value, bool)):
             raise PruningError(f"{where}: {key!r} must be an integer, got {value!r}")
-        if isinstance(default, int | float) and not isinstance(default, bool) and isinstance(value, str):
+        numeric = isinstance(default, int | float) and not isinstance(default, bool)
+        if (numeric or kind in ("float", "float | None")) and isinstance(value, str):
             raise PruningError(
                 f"{where}: {key!r} must be a number, got the string {value!r} (YAML needs 1.0e-4, not 1e-4)"
             )
+        if kind in ("float", "float | None") and (not isinstance(value, int | float) or isinstance(value, bool)):
+            raise PruningError(f"{where}: {key!r} must be a number, got {value!r}")
 
 
 def _check_data_combinations(data: dict[str, Any], where: str) -> None:
@@ -227,6 +230,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     for key in ("train_files", "validation_files"):
         if isinstance(data.get(key), str):
             data[key] = [data[key]]
+        files = data.get(key)
+        if files is not None and (not isinstance(files, list) or not all(isinstance(f, str) for f in files)):
+            raise PruningError(f"{path}: data_args: {key!r} must be a file path or a list of them, got {files!r}")
         for i, file in enumerate(data.get(key) or []):
             data[key][i] = str(resolve_data_path(str(file), path.parent))
     training = sections["training_args"]
@@ -250,6 +256,14 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         raise PruningError(f"{path}: training_args: 'token_teacher_weight' must lie in [0, 1], got {alpha}")
     _check_types(model_args, f"{path}: model_args")
     _check_types(data_args, f"{path}: data_args")
+    _check_model_ranges(model_args, f"{path}: model_args")
+    if data_args.validation_split is None:
+        for where, key, value in (
+            ("data_args", "max_eval_samples", data_args.max_eval_samples),
+            ("training_args", "evals_per_run", training_args.evals_per_run),
+        ):
+            if value is not None:
+                raise PruningError(f"{path}: {where}: {key!r} needs a validation split (validation_split is null)")
     return RunConfig(model_args, data_args, training_args, path, raw)
 
 
@@ -271,3 +285,14 @@ def _check_types(obj: Any, where: str) -> None:
         base = next((k for k in ("list", "float", "int", "str", "dict", "bool") if kind.startswith(k)), None)
         if base and not ok[base]:
             raise PruningError(f"{where}: {f.name!r} must be {kind}, got {value!r}")
+
+
+def _check_model_ranges(args: ModelArgs, where: str) -> None:
+    if args.max_length < 1:
+        raise PruningError(f"{where}: 'max_length' must be at least 1, got {args.max_length}")
+    if args.freeze_layers < 0:
+        raise PruningError(f"{where}: 'freeze_layers' must be 0 or more, got {args.freeze_layers}")
+    for key in ("head_dropout", "classifier_dropout"):
+        value = getattr(args, key)
+        if value is not None and not 0.0 <= value < 1.0:
+            raise PruningError(f"{where}: {key!r} must lie in [0, 1), got {value}")

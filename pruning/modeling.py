@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 import transformers
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification
@@ -168,14 +169,18 @@ class ContextPruner(nn.Module):
             raise PruningError(f"{directory}: {WEIGHTS} missing")
         head = meta.get("head")
         dropout = head.get("dropout") if isinstance(head, dict) else None
-        if not isinstance(dropout, int | float) or isinstance(dropout, bool):
-            raise PruningError(f"{meta_path}: field 'head.dropout': expected a number, got {dropout!r}")
+        if not isinstance(dropout, int | float) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+            raise PruningError(f"{meta_path}: field 'head.dropout': expected a number in [0, 1), got {dropout!r}")
         try:
             backbone = backbone_cls(AutoConfig.from_pretrained(directory))
         except (OSError, ValueError) as exc:
             raise PruningError(f"{directory}: cannot read the backbone config ({exc})") from None
         model = cls(backbone, float(dropout))
-        _load_strict(model, load_file(str(weights_path)), weights_path)
+        try:
+            state = load_file(str(weights_path))
+        except (SafetensorError, OSError) as exc:
+            raise PruningError(f"{weights_path}: not a readable safetensors file ({exc})") from None
+        _load_strict(model, state, weights_path)
         model.eval()
         return model
 

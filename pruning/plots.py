@@ -6,7 +6,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from pruning.errors import PruningError
+
+__all__ = ["PLOT_SUFFIXES", "plot_losses", "plot_sweep"]
+
 logger = logging.getLogger(__name__)
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")  # formats matplotlib writes without extra packages
 
 
 def _pyplot():
@@ -42,9 +48,18 @@ def plot_sweep(result: dict[str, Any], path: str | Path) -> Path | None:
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, Path(path))
     return Path(path)
+
+
+def _save(plt, fig, path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+    except OSError as exc:
+        raise PruningError(f"{path}: cannot write the plot: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
 
 
 def plot_losses(history: list[dict[str, Any]], path: str | Path) -> Path | None:
@@ -63,6 +78,5 @@ def plot_losses(history: list[dict[str, Any]], path: str | Path) -> Path | None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, Path(path))
     return Path(path)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pruning.errors import PruningError
+from pruning.metrics import ThresholdRow, best_threshold, normalize_metric
 from pruning.seed_baseline import SeedBaseline
 
 SCHEMA_VERSION = 1
@@ -47,6 +48,9 @@ class Bands:
         unknown = sorted(set(raw) - known)
         if unknown:
             raise PruningError(f"{where}: unknown band {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        for key, value in raw.items():
+            if value is not None and (not _is_number(value) or value < 0):
+                raise PruningError(f"{where}: field 'bands.{key}': expected a number >= 0 or null, got {value!r}")
         return cls(**raw)
 
 
@@ -90,6 +94,45 @@ class Comparison:
 # ---- artefacts ---------------------------------------------------------------------------------------------
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+ROW_FIELDS = tuple(ThresholdRow.__dataclass_fields__)
+
+
+def _check_result_shape(result: Any, where: str, need_items: bool) -> None:
+    """An evaluation (run result or baseline entry): threshold rows with every metric, a best threshold and
+    metric, and per-context scores; a hand-edited file with a gap is a named error, not a crash mid-compare."""
+    if not isinstance(result, dict):
+        raise PruningError(f"{where}: expected an object, got {type(result).__name__}")
+    rows = result.get("thresholds")
+    if not isinstance(rows, list) or not rows:
+        raise PruningError(f"{where}: field 'thresholds' must be a non-empty list of rows")
+    for i, row in enumerate(rows):
+        bad = [k for k in ROW_FIELDS if not isinstance(row, dict) or not _is_number(row.get(k))]
+        if bad:
+            raise PruningError(f"{where}: thresholds[{i}]: field {bad[0]!r} missing or not a number")
+    best = result.get("best")
+    if not isinstance(best, dict) or not isinstance(best.get("metric"), str) or not _is_number(best.get("threshold")):
+        raise PruningError(f"{where}: field 'best' must be {{'metric': name, 'threshold': number}}, got {best!r}")
+    normalize_metric(best["metric"])
+    items = result.get("items")
+    if items is None and not need_items:
+        return
+    if not isinstance(items, list):
+        raise PruningError(f"{where}: field 'items' must be a list")
+    for i, item in enumerate(items):
+        ok = (
+            isinstance(item, dict)
+            and isinstance(item.get("query"), str)
+            and isinstance(item.get("scores"), list)
+            and all(_is_number(v) for v in item["scores"])
+        )
+        if not ok:
+            raise PruningError(f"{where}: items[{i}] must hold a 'query' string and a 'scores' list of numbers")
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -127,9 +170,9 @@ def load_run(run_dir: str | Path) -> RunArtifacts:
     evaluations, files = {}, {}
     for path in sorted((run_dir / EVAL_DIR).glob("*.json")):
         result = _read_json(path)
-        for key in ("data", "thresholds", "best", "items"):
-            if key not in result:
-                raise PruningError(f"{path}: field {key!r} missing (not a pruning-exec result)")
+        if not isinstance(result, dict) or not isinstance(result.get("data"), str):
+            raise PruningError(f"{path}: field 'data' missing (not a pruning-exec result)")
+        _check_result_shape(result, str(path), need_items=True)
         name = Path(result["data"]).name
         if name in evaluations:
             raise PruningError(
@@ -221,6 +264,21 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     for key in ("evaluations", "bands", "eval_trajectory"):
         if key not in baseline:
             raise PruningError(f"{path}: field {key!r} missing")
+    if not isinstance(baseline["evaluations"], dict):
+        raise PruningError(f"{path}: field 'evaluations' must map data file names to results")
+    for name, want in baseline["evaluations"].items():
+        _check_result_shape(want, f"{path}: evaluations[{name!r}]", need_items=False)
+    if not isinstance(baseline["bands"], dict):
+        raise PruningError(f"{path}: field 'bands' must be an object")
+    Bands.from_dict(baseline["bands"], str(path))
+    trajectory = baseline["eval_trajectory"]
+    if not isinstance(trajectory, list) or any(
+        not isinstance(p, dict)
+        or not _is_number(p.get("step"))
+        or any(p.get(k) is not None and not _is_number(p[k]) for k in LOSS_PARTS)
+        for p in trajectory
+    ):
+        raise PruningError(f"{path}: field 'eval_trajectory' must be a list of {{'step', 'loss', ...}} numbers")
     return baseline
 
 
@@ -250,8 +308,9 @@ def _row_at(rows: list[dict[str, Any]], threshold: float) -> dict[str, Any] | No
 def _check_evaluation(name: str, got: dict[str, Any], want: dict[str, Any], bands: Bands) -> list[Check]:
     checks = []
     best_t = want["best"]["threshold"]
-    metric = want["best"]["metric"]
-    got_best = got["best"]["threshold"]
+    metric = normalize_metric(want["best"]["metric"])
+    # the baseline's metric decides, whatever --best-by the run was evaluated with
+    got_best = best_threshold([ThresholdRow(**{k: r[k] for k in ROW_FIELDS}) for r in got["thresholds"]], metric)
     checks.append(
         Check(
             f"{name}: best threshold by {metric}",

@@ -58,6 +58,21 @@ def max_positions(config) -> int | None:
     return n
 
 
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """The torch device to score on: `device` if this machine has it, else cuda when available, else cpu."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise PruningError(f"device {device!r}: not a torch device ({exc})") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise PruningError(f"device {device!r}: CUDA is not available on this machine")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise PruningError(f"device {device!r}: MPS is not available on this machine")
+    return resolved
+
+
 class ContextScorer:
     """Score evaluation items with a ContextPruner: one tokenizer call and one forward pass per batch."""
 
@@ -84,7 +99,7 @@ class ContextScorer:
         self.max_length = max_length
         self.batch_size = batch_size
         self.input_format = input_format
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = resolve_device(device)
         self.model.to(self.device)
         self.truncated_contexts = 0
 

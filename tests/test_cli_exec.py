@@ -106,6 +106,8 @@ BAD_ARGS = [
     ("threshold_duplicate", ["--thresholds", "0.3", "0.3"], "each threshold may be given only once"),
     ("best_by_unknown", ["--best-by", "auc"], "invalid choice: 'auc'"),
     ("format_unknown", ["--format", "html"], "invalid choice: 'html'"),
+    ("no_progress_with_scores", ["--no-progress"], "--no-progress applies to scoring with -m, not to --scores"),
+    ("plot_suffix", ["--plot", "sweep.txt"], "--plot sweep.txt: the file name must end in .png, .svg, .pdf"),
 ]
 
 
@@ -207,6 +209,26 @@ def test_max_length_beyond_the_models_positions_is_exit_2(tiny_model_dir, capsys
     easy = ROOT / "pruning-config" / "pruning_data_easy_ja.json"
     assert main(["-m", str(tiny_model_dir), "-j", str(easy), "--max-length", "1024", "--no-progress"]) == 2
     assert "max length 1024 exceeds the model's 256 positions" in capsys.readouterr().err
+
+
+def test_unknown_device_is_exit_2(tiny_model_dir, capsys) -> None:
+    easy = ROOT / "pruning-config" / "pruning_data_easy_ja.json"
+    assert main(["-m", str(tiny_model_dir), "-j", str(easy), "--device", "gpu", "--no-progress"]) == 2
+    assert capsys.readouterr().err.startswith("error: device 'gpu': not a torch device")
+
+
+def test_outputs_go_into_new_folders_and_unwritable_ones_are_named(data, scores, tmp_path, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    out, plot = tmp_path / "a" / "r.json", tmp_path / "b" / "c" / "sweep.png"
+    assert main(["--scores", str(scores), "-j", str(data), "--output-json", str(out), "--plot", str(plot)]) == 0
+    assert json.loads(out.read_text())["n_queries"] == 2 and plot.stat().st_size > 0
+    capsys.readouterr()
+    assert main(["--scores", str(scores), "-j", str(data), "--output-json", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path}: cannot write")
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    assert main(["--scores", str(scores), "-j", str(data), "--plot", str(blocked / "s.png")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {blocked / 's.png'}: cannot write the plot")
 
 
 def test_broken_pruner_config_is_exit_2(tiny_model_dir, tmp_path, capsys) -> None:

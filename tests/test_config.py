@@ -204,3 +204,44 @@ def test_data_keys_that_would_be_ignored_are_errors(tmp_path, data, message):
 def test_training_keys_that_would_be_overwritten_are_errors(tmp_path, training, message):
     with pytest.raises(PruningError, match=f"training_args: {message}"):
         load_config(_write(tmp_path, {**BASE, "training_args": training}))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data_args.train_files=5", r"data_args: 'train_files' must be a file path or a list of them, got 5"),
+        ("data_args.validation_files=[1]", r"data_args: 'validation_files' must be a file path or a list"),
+        ("training_args.head_learning_rate=[1]", r"'head_learning_rate' must be a number, got \[1\]"),
+        ("training_args.ranking_weight=true", r"'ranking_weight' must be a number, got True"),
+        ("model_args.freeze_layers=-2", r"model_args: 'freeze_layers' must be 0 or more, got -2"),
+        ("model_args.max_length=0", r"model_args: 'max_length' must be at least 1, got 0"),
+        ("model_args.head_dropout=1.0", r"model_args: 'head_dropout' must lie in \[0, 1\), got 1.0"),
+    ],
+)
+def test_values_of_the_wrong_kind_are_named(tmp_path, override, message):
+    with pytest.raises(PruningError, match=message):
+        load_config(_write(tmp_path, BASE), [override])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data_args.max_eval_samples=8", "data_args: 'max_eval_samples' needs a validation split"),
+        ("training_args.evals_per_run=4", "training_args: 'evals_per_run' needs a validation split"),
+    ],
+)
+def test_evaluation_keys_without_a_validation_split_are_errors(tmp_path, override, message):
+    cfg = {**BASE, "data_args": {"train_files": ["t.jsonl"], "validation_split": None}}
+    assert load_config(_write(tmp_path, cfg)).data.validation_split is None
+    with pytest.raises(PruningError, match=message):
+        load_config(_write(tmp_path, cfg), [override])
+
+
+def test_yaml_1e_notation_in_a_float_or_none_key_is_named(tmp_path):
+    path = tmp_path / "lr.yaml"  # YAML 1.1 reads 2e-3 (no dot) as a string
+    path.write_text(
+        "model_args: {model_name_or_path: x}\ndata_args: {train_files: [t.jsonl]}\n"
+        "training_args:\n  head_learning_rate: 2e-3\n"
+    )
+    with pytest.raises(PruningError, match=r"'head_learning_rate' must be a number, got the string '2e-3'"):
+        load_config(path)

@@ -71,7 +71,8 @@ def test_mismatched_head_weights_is_an_error(model, tmp_path):
     [
         (lambda meta: [meta], "top level must be an object, got list"),
         (lambda meta: {k: v for k, v in meta.items() if k != "head"}, "field 'head.dropout': expected a number"),
-        (lambda meta: meta | {"head": {"dropout": "x"}}, "field 'head.dropout': expected a number, got 'x'"),
+        (lambda meta: meta | {"head": {"dropout": "x"}}, "field 'head.dropout': expected a number in .*, got 'x'"),
+        (lambda meta: meta | {"head": {"dropout": 2}}, r"field 'head.dropout': expected a number in \[0, 1\), got 2"),
     ],
 )
 def test_broken_pruner_config_is_named(model, tmp_path, edit, message):
@@ -79,6 +80,14 @@ def test_broken_pruner_config_is_named(model, tmp_path, edit, message):
     meta_path = tmp_path / "m" / PRUNER_CONFIG
     meta_path.write_text(json.dumps(edit(json.loads(meta_path.read_text()))))
     with pytest.raises(PruningError, match=message):
+        ContextPruner.from_pretrained(tmp_path / "m")
+
+
+def test_truncated_weights_file_is_named(model, tmp_path):
+    model.save_pretrained(tmp_path / "m")
+    weights = tmp_path / "m" / WEIGHTS
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(PruningError, match=f"{WEIGHTS}: not a readable safetensors file"):
         ContextPruner.from_pretrained(tmp_path / "m")
 
 

@@ -23,10 +23,9 @@ from pruning.qa_data import (
     validate_relevance_row,
     write_dataset,
 )
+from tests.shared import require_shared
 
 pytestmark = pytest.mark.unit
-
-REAL_JAQUAD_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa" / "jaquad" / "dev"
 
 
 def qa(qid: str, question: str, context: str, *answers: str, **extra: Any) -> dict[str, Any]:
@@ -499,9 +498,7 @@ def test_default_output_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 
 
 def test_real_jaquad_dev_converts_cleanly() -> None:
-    if not REAL_JAQUAD_DEV.is_dir():
-        pytest.skip(f"JaQuAD dev not found at {REAL_JAQUAD_DEV} (lives in ../shared, not in the repo)")
-    result = convert_qa([REAL_JAQUAD_DEV], validation_fraction=0.1, k=8, seed=42)
+    result = convert_qa([require_shared("data", "qa", "jaquad", "dev")], validation_fraction=0.1, k=8, seed=42)
     assert result.manifest["questions_seen"] == {"all": 3939}
     assert result.manifest["skipped"] == {"all": {}}
     rows = result.rows_by_split["train"] + result.rows_by_split["validation"]

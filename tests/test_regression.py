@@ -24,7 +24,15 @@ ITEMS = [
 SCORES = [[0.8, 0.25, 0.05], [0.15, 0.65]]
 
 
-def _make_run(root: Path, scores=SCORES, train_seconds=100.0, eval_losses=(0.8, 0.5), pruning_loss=0.3) -> Path:
+def _make_run(
+    root: Path,
+    scores=SCORES,
+    train_seconds=100.0,
+    eval_losses=(0.8, 0.5),
+    pruning_loss=0.3,
+    items=ITEMS,
+    best_by="f2_5",
+) -> Path:
     root.mkdir(parents=True)
     (root / "eval").mkdir()
     summary = {
@@ -42,7 +50,7 @@ def _make_run(root: Path, scores=SCORES, train_seconds=100.0, eval_losses=(0.8, 
     ]
     (root / "run_summary.json").write_text(json.dumps(summary))
     (root / "log_history.json").write_text(json.dumps(history))
-    result = build_result("data/easy.json", ITEMS, scores, [0.1, 0.2, 0.3, 0.5, 0.7])
+    result = build_result("data/easy.json", items, scores, [0.1, 0.2, 0.3, 0.5, 0.7], best_by=best_by)
     (root / "eval" / "easy.json").write_text(json.dumps(result))
     return root
 
@@ -93,6 +101,33 @@ def test_losses_trajectory_and_time(tmp_path, baseline):
     assert _status(drift, "eval loss at step 10")["eval loss at step 10"] == FAIL
     loss = compare(load_run(_make_run(tmp_path / "loss", pruning_loss=0.4)), baseline)
     assert _status(loss, "final_train")["final_train pruning_loss"] == FAIL
+    assert _status(loss, "final_eval")["final_eval pruning_loss"] == FAIL
+    assert _status(loss, "final_")["final_train ranking_loss"] == PASS
+
+
+def test_f2_5_and_threshold_pattern_can_fail(tmp_path, baseline):
+    one_fp = [[0.8, 0.35, 0.05], [0.15, 0.65]]  # a negative now kept at 0.3: F2.5 1.0 → 0.9355
+    statuses = _status(compare(load_run(_make_run(tmp_path / "fp", scores=one_fp)), baseline), "easy.json")
+    assert statuses["easy.json: F2.5 at 0.3"] == FAIL
+    assert statuses["easy.json: threshold pattern (max cell Δ)"] == PASS  # one cell moved by 1, band 2
+    all_fp = [[0.8, 0.9, 0.9], [0.9, 0.65]]  # every negative kept: FP 0 → 3 from 0.3 up (first worst cell named)
+    result = compare(load_run(_make_run(tmp_path / "allfp", scores=all_fp)), baseline)
+    check = next(c for c in result.checks if c.name.endswith("threshold pattern (max cell Δ)"))
+    assert (check.status, check.obtained, check.detail) == (FAIL, 3, "FP at 0.3: 3 vs 0")
+
+
+def test_other_inputs_fail_the_score_check(tmp_path, baseline):
+    items = [ITEMS[0], EvalItem("another query", ["d", "e"], [0, 1])]
+    result = compare(load_run(_make_run(tmp_path / "other", items=items)), baseline)
+    check = next(c for c in result.checks if "per-context scores" in c.name)
+    assert (check.status, check.detail) == (FAIL, "inputs differ from the baseline's")
+
+
+def test_best_threshold_is_judged_by_the_baselines_metric(tmp_path, baseline):
+    run_dir = _make_run(tmp_path / "byrecall", best_by="recall")  # the run's own best: 0.1 by recall
+    assert json.loads((run_dir / "eval" / "easy.json").read_text())["best"] == {"metric": "recall", "threshold": 0.1}
+    check = next(c for c in compare(load_run(run_dir), baseline).checks if "best threshold" in c.name)
+    assert (check.status, check.obtained) == (PASS, 0.3)
 
 
 def test_best_threshold_change_fails(tmp_path, baseline):
@@ -170,3 +205,46 @@ def test_bad_baselines_are_clear_errors(tmp_path):
     path.write_text("{")
     with pytest.raises(PruningError, match="not valid JSON"):
         load_baseline(path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda b: b["bands"].update(f2_5="0.01"), r"field 'bands.f2_5': expected a number >= 0 or null, got '0.01'"),
+        (lambda b: b["bands"].update(fn=-1), r"field 'bands.fn'"),
+        (lambda b: b["evaluations"]["easy.json"].pop("best"), r"evaluations\['easy.json'\]: field 'best'"),
+        (lambda b: b["evaluations"]["easy.json"]["best"].update(metric="f3"), r"unknown metric 'f3'"),
+        (lambda b: b["evaluations"]["easy.json"]["thresholds"][1].pop("fn"), r"thresholds\[1\]: field 'fn' missing"),
+        (lambda b: b["evaluations"]["easy.json"]["items"][0].update(scores=["x"]), r"items\[0\] must hold"),
+        (lambda b: b.update(evaluations=[]), r"field 'evaluations' must map"),
+        (lambda b: b.update(eval_trajectory=[{"loss": 0.5}]), r"field 'eval_trajectory'"),
+    ],
+)
+def test_hand_edited_baselines_are_named_errors(tmp_path, baseline, edit, message):
+    edited = copy.deepcopy(baseline)
+    edit(edited)
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(edited))
+    with pytest.raises(PruningError, match=message):
+        load_baseline(path)
+
+
+def test_hand_edited_run_result_is_a_named_error(tmp_path):
+    run = _make_run(tmp_path / "run")
+    result = json.loads((run / "eval" / "easy.json").read_text())
+    del result["thresholds"][0]["recall"]
+    (run / "eval" / "easy.json").write_text(json.dumps(result))
+    with pytest.raises(PruningError, match=r"easy.json: thresholds\[0\]: field 'recall' missing or not a number"):
+        load_run(run)
+
+
+def test_cli_writes_outputs_into_new_folders_and_names_unwritable_ones(tmp_path, capsys):
+    base = _make_run(tmp_path / "base")
+    out = tmp_path / "new" / "dir" / "b.json"
+    assert baseline_main(["capture", str(base), "-o", str(out)]) == 0
+    report = tmp_path / "reports" / "cmp.json"
+    assert baseline_main(["compare", str(base), str(out), "--output-json", str(report)]) == 0
+    assert json.loads(report.read_text())["ok"] is True
+    capsys.readouterr()
+    assert baseline_main(["capture", str(base), "-o", str(tmp_path)]) == 2  # a directory
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path}: cannot write")

@@ -9,7 +9,7 @@ import torch
 from pruning.errors import PruningError
 from pruning.eval_data import EvalItem, load_eval_file
 from pruning.modeling import ContextPruner
-from pruning.scoring import ContextScorer
+from pruning.scoring import ContextScorer, resolve_device
 from pruning.spans import join_contexts
 
 pytestmark = pytest.mark.unit
@@ -112,6 +112,16 @@ def test_bad_arguments(model, tiny_tokenizer):
         ContextScorer(model, tiny_tokenizer, batch_size=0)
     with pytest.raises(PruningError, match="max length 257 exceeds the model's 256 positions"):
         ContextScorer(model, tiny_tokenizer, max_length=257)
+
+
+def test_devices_are_checked_before_use():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(PruningError, match="device 'gpu': not a torch device"):
+        resolve_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(PruningError, match="device 'cuda:0': CUDA is not available on this machine"):
+            resolve_device("cuda:0")
 
 
 def test_max_length_defaults_to_what_the_model_holds(model, tiny_tokenizer):

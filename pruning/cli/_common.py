@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from pruning.errors import PruningError
@@ -31,3 +32,12 @@ def run_cli(body: Callable[[Sequence[str] | None], int | None], argv: Sequence[s
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write an output file the user named, creating its folder; failure is a PruningError naming it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise PruningError(f"{path}: cannot write: {exc.strerror or exc}") from None

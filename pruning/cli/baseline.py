@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from pruning.cli._common import ArgumentParser, run_cli
+from pruning.cli._common import ArgumentParser, run_cli, write_output
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,8 +37,7 @@ def _main(argv: Sequence[str] | None) -> int:
     run = load_run(args.run_dir)
     if args.command == "capture":
         baseline = capture(run)
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(baseline, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_output(args.output, json.dumps(baseline, indent=1, ensure_ascii=False) + "\n")
         print(
             f"wrote {args.output}: {len(baseline['evaluations'])} evaluations, "
             f"{len(baseline['eval_trajectory'])} eval points"
@@ -46,7 +45,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
     result = compare(run, load_baseline(args.baseline), str(args.baseline))
     if args.output_json:
-        args.output_json.write_text(json.dumps(result.as_dict(), indent=1, default=str) + "\n")
+        write_output(args.output_json, json.dumps(result.as_dict(), indent=1, default=str) + "\n")
     print(json.dumps(result.as_dict(), indent=1, default=str) if args.format == "json" else render_table(result))
     return 0 if result.ok else 1
 

@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pruning.cli._common import ArgumentParser, run_cli
+from pruning.cli._common import ArgumentParser, run_cli, write_output
 from pruning.errors import PruningError
 from pruning.eval_data import EvalItem, load_eval_file
+from pruning.plots import PLOT_SUFFIXES
 from pruning.report import (
     build_result,
     read_scores_file,
@@ -100,12 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-length", type=_positive, help="tokens per window (default 512, or fewer if the model holds fewer)"
     )
     model.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
-    model.add_argument("--no-progress", action="store_true", help="no progress bar")
+    model.add_argument("--no-progress", action="store_true", default=None, help="no progress bar")
     return parser
 
 
 #: Defaults of the options that only scoring with -m uses (None in the parser, so that a given one is seen).
-MODEL_OPTION_DEFAULTS = {"batch_size": 8, "input_format": "pair", "max_length": None, "device": None}
+MODEL_OPTION_DEFAULTS = {
+    "batch_size": 8,
+    "input_format": "pair",
+    "max_length": None,
+    "device": None,
+    "no_progress": False,
+}
 
 
 def _model_options(args: argparse.Namespace) -> None:
@@ -191,11 +198,7 @@ def _seed_or_none() -> Any:
 def report(args: argparse.Namespace, result: dict[str, Any]) -> None:
     """Write the result JSON if asked, and print the chosen rendering (with the comparison) to stdout."""
     if args.output_json is not None:
-        try:
-            args.output_json.parent.mkdir(parents=True, exist_ok=True)
-            args.output_json.write_text(render_json(result) + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise PruningError(f"{args.output_json}: cannot write: {exc.strerror or exc}") from None
+        write_output(args.output_json, render_json(result) + "\n")
         logger.info("wrote %s", args.output_json)
     if args.format == "json":
         print(render_json(result))
@@ -211,6 +214,8 @@ def _run(argv: Sequence[str] | None) -> int:
     if len(set(args.thresholds)) != len(args.thresholds):
         raise PruningError("--thresholds: each threshold may be given only once")
     _model_options(args)
+    if args.plot is not None and args.plot.suffix.lower() not in PLOT_SUFFIXES:
+        raise PruningError(f"--plot {args.plot}: the file name must end in {', '.join(PLOT_SUFFIXES)}")
     items = load_eval_file(args.data)
     scores, extra = obtain_scores(args, items)
     result = build_result(args.data, items, scores, args.thresholds, best_by=args.best_by, extra=extra)

@@ -18,13 +18,13 @@ import pytest
 
 from pruning.cache import cache_root
 from pruning.regression import Bands, capture, compare, load_run, render_table
+from tests.shared import require_shared
 
-from .helpers import CONFIG_DIR, EVAL_FILES, ROOT, evaluate, train_run
+from .helpers import CONFIG_DIR, CPU_E2E_THRESHOLDS, EVAL_FILES, ROOT, evaluate, train_run
 
 pytestmark = pytest.mark.cpu_e2e
 
 CONFIG = CONFIG_DIR / "e5-small-cpu-e2e.yaml"
-QA_DEV = Path(os.environ.get("PRUNING_SHARED", ROOT.parent / "shared")) / "data" / "qa" / "jaquad" / "dev"
 PROFILE = os.environ.get("PRUNING_E2E_BANDS", "exact")
 if PROFILE not in ("exact", "portable"):
     raise ValueError(f"PRUNING_E2E_BANDS={PROFILE!r}: expected exact or portable")
@@ -49,16 +49,15 @@ BANDS = (
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
-    if not QA_DEV.is_dir():
-        pytest.skip(f"JaQuAD dev not found at {QA_DEV} (set PRUNING_SHARED to the shared folder)")
+    qa_dev = require_shared("data", "qa", "jaquad", "dev")
     from pruning.qa_data import convert_qa, write_dataset
 
-    data = convert_qa([QA_DEV], k=2, hard_negatives=1, seed=42, max_queries=160, max_passage_chars=300)
+    data = convert_qa([qa_dev], k=2, hard_negatives=1, seed=42, max_queries=160, max_passage_chars=300)
     write_dataset(data.rows_by_split, cache_root() / "data" / "cpu-e2e", data.manifest)
     run = tmp_path_factory.mktemp("cpu_e2e")
     train_run(CONFIG, run)
     for path in EVAL_FILES.values():
-        evaluate(run, path, "--batch-size", "16")
+        evaluate(run, path, "--batch-size", "16", thresholds=CPU_E2E_THRESHOLDS)
     return run
 
 

@@ -4,11 +4,12 @@ Trains pruning-config/jpre-xs-msmarco-ja-minimal.yaml (hub model + hub dataset, 
 pruning_data_ja_v3.json at 0.1 … 0.7 in the seed's input format, and checks against
 baselines/seed_jpre-xs-minimal_20250730.yaml through the checking engine. Skips, saying which, when CUDA, the
 model or the dataset is missing. For air-gapped GPU hosts: PRUNING_GPU_MODEL (local model directory) and
-PRUNING_GPU_DATA (directory with train.* / validation.* json/jsonl/parquet files).
+PRUNING_GPU_DATA (directory with train.* / validation.* json/jsonl/parquet files, shards `train-*` too).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -47,16 +48,15 @@ def _requirements() -> list[str]:
             )
     data = os.environ.get("PRUNING_GPU_DATA")
     if data:
-        files = {split: sorted(Path(data).glob(f"{split}.*")) for split in ("train", "validation")}
-        if not files["train"]:
-            pytest.skip(f"PRUNING_GPU_DATA={data} has no train.* file")
+        files = {split: _split_files(Path(data), split) for split in ("train", "validation")}
+        for split, found in files.items():
+            if not found:  # the acceptance list checks the eval-loss trajectory: validation is needed too
+                pytest.skip(f"PRUNING_GPU_DATA={data} has no {split}.* or {split}-* json/jsonl/parquet file")
         overrides += [
             "data_args.dataset_name=null",
             "data_args.subset=null",
-            f"data_args.train_files=[{files['train'][0]}]",
-            f"data_args.validation_files=[{files['validation'][0]}]"
-            if files["validation"]
-            else "data_args.validation_split=null",
+            f"data_args.train_files={json.dumps([str(f) for f in files['train']])}",
+            f"data_args.validation_files={json.dumps([str(f) for f in files['validation']])}",
         ]
     else:
         try:
@@ -68,6 +68,12 @@ def _requirements() -> list[str]:
                 f"hub dataset hotchpotch/wip-msmarco-context-relevance unavailable ({type(exc).__name__}); set PRUNING_GPU_DATA"
             )
     return overrides
+
+
+def _split_files(folder: Path, split: str) -> list[Path]:
+    """Every shard of one split: `train.jsonl`, or `train-00000-of-00002.parquet` and its siblings."""
+    found = sorted({*folder.glob(f"{split}.*"), *folder.glob(f"{split}-*")})
+    return [f for f in found if f.suffix in (".json", ".jsonl", ".parquet")]
 
 
 def test_seed_reproduction(tmp_path_factory):
