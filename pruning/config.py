@@ -159,12 +159,13 @@ def _check_training_types(section: dict[str, Any], where: str) -> None:
             raise PruningError(f"{where}: {key!r} must be true or false, got {value!r}")
         if kind in ("int", "int | None") and (not isinstance(value, int) or isinstance(value, bool)):
             raise PruningError(f"{where}: {key!r} must be an integer, got {value!r}")
-        numeric = isinstance(default, int | float) and not isinstance(default, bool)
-        if (numeric or kind in ("float", "float | None")) and isinstance(value, str):
+        is_float = kind in ("float", "float | None")
+        numeric_default = isinstance(default, int | float) and not isinstance(default, bool)
+        if (is_float or numeric_default) and isinstance(value, str):
             raise PruningError(
                 f"{where}: {key!r} must be a number, got the string {value!r} (YAML needs 1.0e-4, not 1e-4)"
             )
-        if kind in ("float", "float | None") and (not isinstance(value, int | float) or isinstance(value, bool)):
+        if is_float and (not isinstance(value, int | float) or isinstance(value, bool)):
             raise PruningError(f"{where}: {key!r} must be a number, got {value!r}")
 
 
@@ -233,7 +234,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         files = data.get(key)
         if files is not None and (not isinstance(files, list) or not all(isinstance(f, str) for f in files)):
             raise PruningError(f"{path}: data_args: {key!r} must be a file path or a list of them, got {files!r}")
-        for i, file in enumerate(data.get(key) or []):
+        for i, file in enumerate(files or []):
             data[key][i] = str(resolve_data_path(str(file), path.parent))
     training = sections["training_args"]
     _check_training_types(training, f"{path}: training_args")
