@@ -450,12 +450,16 @@ def _check_time(run: RunArtifacts, baseline: dict[str, Any], bands: Bands) -> Ch
     return Check("training time (s)", round(got, 1), round(want, 1), f"<= +{limit:g} s", status, detail)
 
 
-def _comparable_config(raw: Any) -> Any:
-    """The run's config without its output folder, which differs between any two runs."""
+def _comparable_config(raw: Any, drop_paths: bool = False) -> Any:
+    """The run's config without its output folder, which differs between any two runs; with `drop_paths`
+    also without the data file paths (the training-data row compares their contents)."""
     if not isinstance(raw, dict):
         return raw
-    training = {k: v for k, v in (raw.get("training_args") or {}).items() if k != "output_dir"}
-    return {**raw, "training_args": training}
+    out = {**raw, "training_args": {k: v for k, v in (raw.get("training_args") or {}).items() if k != "output_dir"}}
+    if drop_paths and isinstance(raw.get("data_args"), dict):
+        skip = ("train_files", "validation_files")
+        out["data_args"] = {k: v for k, v in raw["data_args"].items() if k not in skip}
+    return out
 
 
 def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -503,7 +507,10 @@ def _check_setup(run: RunArtifacts, baseline: dict[str, Any]) -> list[Check]:
         diff = _differences(s.get("versions") or {}, baseline["versions"])
         checks.append(_setup_row("package versions", diff))
     if baseline.get("config") is not None:
-        diff = _differences(_comparable_config(s.get("config")), baseline["config"])
+        diff = _differences(
+            _comparable_config(s.get("config"), drop_paths=True),
+            _comparable_config(baseline["config"], drop_paths=True),
+        )
         checks.append(_setup_row("config", diff))
     if baseline.get("data_files") is not None:
         same = _data_digest(s.get("data_files")) == _data_digest(baseline["data_files"])

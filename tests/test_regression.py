@@ -27,7 +27,11 @@ SETUP = {
     "precision": "fp32",
     "versions": {"python": "3.11.2", "torch": "2.13.0+cpu"},
     "code": {"commit": "a" * 40, "dirty": False},
-    "config": {"model_args": {"max_length": 256}, "training_args": {"seed": 42, "output_dir": "/runs/base"}},
+    "config": {
+        "model_args": {"max_length": 256},
+        "data_args": {"train_files": ["/data/train.jsonl"]},
+        "training_args": {"seed": 42, "output_dir": "/runs/base"},
+    },
     "data_files": {"train": [{"path": "/data/train.jsonl", "bytes": 10, "sha256": "1" * 64}], "validation": []},
 }
 
@@ -93,6 +97,7 @@ def test_setup_differences_are_reported_not_judged(tmp_path, baseline):
     other["code"] = {"commit": "b" * 40, "dirty": True}
     other["config"]["training_args"].update(output_dir="/runs/other", bf16=True)
     other["data_files"]["train"][0]["path"] = "/elsewhere/train.jsonl"  # same bytes under another path
+    other["config"]["data_args"] = {"train_files": ["/elsewhere/train.jsonl"]}
     result = compare(load_run(_make_run(tmp_path / "gpu", setup=other)), baseline)
     assert result.ok
     rows = {c.name: c for c in result.checks if c.name.startswith("setup: ")}
@@ -100,7 +105,7 @@ def test_setup_differences_are_reported_not_judged(tmp_path, baseline):
     assert rows["setup: device"].detail == "differs"
     assert rows["setup: precision"].obtained == "bf16"
     assert rows["setup: package versions"].detail == "torch: 2.11.0 vs 2.13.0+cpu"
-    assert rows["setup: config"].detail == "training_args.bf16: True vs -"  # output_dir is not compared
+    assert rows["setup: config"].detail == "training_args.bf16: True vs -"  # output folder and data paths aside
     assert rows["setup: code"].obtained == "bbbbbbbbbb (uncommitted changes)"
     assert (rows["setup: training data"].obtained, rows["setup: training data"].detail) == ("same", "")
 
