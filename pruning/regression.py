@@ -196,7 +196,7 @@ def capture(run: RunArtifacts, bands: Bands | None = None) -> dict[str, Any]:
         "device": run.summary.get("device"),
         "precision": run.summary.get("precision"),
         "versions": run.summary.get("versions"),
-        "code": run.summary.get("code"),
+        **({"code": run.summary["code"]} if "code" in run.summary else {}),  # runs from before it was recorded
         "config": _comparable_config(run.summary.get("config")),
         "data_files": run.summary.get("data_files"),
         "seed": run.summary.get("seed"),
@@ -512,14 +512,17 @@ def _check_setup(run: RunArtifacts, baseline: dict[str, Any]) -> list[Check]:
             _comparable_config(baseline["config"], drop_paths=True),
         )
         checks.append(_setup_row("config", diff))
-    if baseline.get("data_files") is not None:
-        same = _data_digest(s.get("data_files")) == _data_digest(baseline["data_files"])
-        detail = "" if same else "differs: the training files' SHA-256 changed, so results need not match"
-        checks.append(
-            Check("setup: training data", "same" if same else "other files", "-", "report only", INFO, detail)
-        )
+    if baseline.get("data_files") is not None and s.get("data_files") is None:
+        checks.append(Check("setup: training data", "not recorded", "-", "report only", INFO))
+    elif baseline.get("data_files") is not None:
+        got, want = _data_digest(s["data_files"]), _data_digest(baseline["data_files"])
+        changed = [split for split in sorted(set(got) | set(want)) if got.get(split) != want.get(split)]
+        detail = f"differs: the {' and '.join(changed)} files' SHA-256 changed, so results need not match"
+        obtained = "other files" if changed else "same"
+        checks.append(Check("setup: training data", obtained, "-", "report only", INFO, detail if changed else ""))
     if "code" in baseline:
-        got, want = _code_label(s.get("code")), _code_label(baseline["code"])
+        got = _code_label(s["code"]) if "code" in s else "not recorded"
+        want = _code_label(baseline["code"])
         checks.append(Check("setup: code", got, want, "report only", INFO, "" if got == want else "differs"))
     return checks
 

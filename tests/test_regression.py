@@ -112,7 +112,28 @@ def test_setup_differences_are_reported_not_judged(tmp_path, baseline):
     other["data_files"]["train"][0]["sha256"] = "2" * 64
     result = compare(load_run(_make_run(tmp_path / "newdata", setup=other)), baseline)
     data = next(c for c in result.checks if c.name == "setup: training data")
-    assert data.obtained == "other files" and "SHA-256 changed" in data.detail
+    assert data.obtained == "other files" and data.detail.startswith("differs: the train files' SHA-256 changed")
+
+
+def test_a_run_from_before_provenance_gets_no_code_or_data_row(tmp_path):
+    old = {k: v for k, v in SETUP.items() if k not in ("code", "data_files")}
+    baseline = capture(load_run(_make_run(tmp_path / "old", setup=old)))
+    assert "code" not in baseline and baseline["data_files"] is None
+    names = [c.name for c in compare(load_run(_make_run(tmp_path / "new")), baseline).checks]
+    assert "setup: code" not in names and "setup: training data" not in names
+    rows = {
+        c.name: c.obtained
+        for c in compare(
+            load_run(_make_run(tmp_path / "old2", setup=old)), capture(load_run(_make_run(tmp_path / "new2")))
+        ).checks
+    }
+    assert rows["setup: training data"] == "not recorded" and rows["setup: code"] == "not recorded"
+    installed = compare(
+        load_run(_make_run(tmp_path / "pip", setup={**SETUP, "code": None})),
+        capture(load_run(_make_run(tmp_path / "new3"))),
+    )
+    code = next(c for c in installed.checks if c.name == "setup: code")
+    assert (code.obtained, code.expected, code.detail) == ("not a git checkout", "aaaaaaaaaa", "differs")
 
 
 def test_a_seed_baseline_has_no_setup_rows(tmp_path):
