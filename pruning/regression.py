@@ -160,12 +160,38 @@ class RunArtifacts:
         return list({p["step"]: p for p in points}.values())
 
 
+def _check_setup_shape(record: dict[str, Any], where: str) -> None:
+    """The provenance fields of a run summary or baseline, each optional (null), else of its recorded shape."""
+    for key in ("device", "precision"):
+        if record.get(key) is not None and not isinstance(record[key], str):
+            raise PruningError(f"{where}: field {key!r} must be a string or null")
+    for key in ("versions", "config"):
+        if record.get(key) is not None and not isinstance(record[key], dict):
+            raise PruningError(f"{where}: field {key!r} must be an object or null")
+    code = record.get("code")
+    if code is not None and not (isinstance(code, dict) and isinstance(code.get("commit"), str)):
+        raise PruningError(f"{where}: field 'code' must be {{'commit': sha, 'dirty': bool}} or null")
+    files = record.get("data_files")
+    ok = files is None or (
+        isinstance(files, dict)
+        and all(
+            isinstance(entries, list) and all(isinstance(f, dict) and isinstance(f.get("sha256"), str) for f in entries)
+            for entries in files.values()
+        )
+    )
+    if not ok:
+        raise PruningError(f"{where}: field 'data_files' must map splits to lists of {{'path', 'bytes', 'sha256'}}")
+
+
 def load_run(run_dir: str | Path) -> RunArtifacts:
     """Read run_summary.json, log_history.json and every eval/*.json of a run directory."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise PruningError(f"{run_dir}: not a run directory")
     summary = _read_json(run_dir / "run_summary.json")
+    if not isinstance(summary, dict):
+        raise PruningError(f"{run_dir / 'run_summary.json'}: expected an object")
+    _check_setup_shape(summary, str(run_dir / "run_summary.json"))
     history = _read_json(run_dir / "log_history.json")
     evaluations, files = {}, {}
     for path in sorted((run_dir / EVAL_DIR).glob("*.json")):
@@ -275,6 +301,7 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     if not isinstance(baseline["bands"], dict):
         raise PruningError(f"{path}: field 'bands' must be an object")
     Bands.from_dict(baseline["bands"], str(path))
+    _check_setup_shape(baseline, str(path))
     trajectory = baseline["eval_trajectory"]
     if not isinstance(trajectory, list) or any(
         not isinstance(p, dict)

@@ -289,6 +289,11 @@ def test_bad_baselines_are_clear_errors(tmp_path):
         (lambda b: b["evaluations"]["easy.json"]["items"][0].update(scores=["x"]), r"items\[0\] must hold"),
         (lambda b: b.update(evaluations=[]), r"field 'evaluations' must map"),
         (lambda b: b.update(eval_trajectory=[{"loss": 0.5}]), r"field 'eval_trajectory'"),
+        (lambda b: b.update(data_files=["train.jsonl"]), r"field 'data_files' must map splits"),
+        (lambda b: b["data_files"]["train"][0].pop("sha256"), r"field 'data_files' must map splits"),
+        (lambda b: b.update(code="abc"), r"field 'code' must be"),
+        (lambda b: b.update(versions=["torch"]), r"field 'versions' must be an object"),
+        (lambda b: b.update(device=3), r"field 'device' must be a string"),
     ],
 )
 def test_hand_edited_baselines_are_named_errors(tmp_path, baseline, edit, message):
@@ -306,6 +311,12 @@ def test_hand_edited_run_result_is_a_named_error(tmp_path):
     del result["thresholds"][0]["recall"]
     (run / "eval" / "easy.json").write_text(json.dumps(result))
     with pytest.raises(PruningError, match=r"easy.json: thresholds\[0\]: field 'recall' missing or not a number"):
+        load_run(run)
+
+
+def test_hand_edited_run_summary_provenance_is_a_named_error(tmp_path):
+    run = _make_run(tmp_path / "run", setup={**SETUP, "data_files": {"train": "train.jsonl"}})
+    with pytest.raises(PruningError, match=r"run_summary.json: field 'data_files' must map splits"):
         load_run(run)
 
 
