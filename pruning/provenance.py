@@ -31,28 +31,39 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def _git(root: Path, *args: str) -> str | None:
+def _git(root: Path, *args: str) -> tuple[bool, str]:
+    """(succeeded, stdout or the first line of the error)."""
     try:
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"git could not run ({type(exc).__name__})"
+    if done.returncode == 0:
+        return True, done.stdout.strip()
+    return False, (done.stderr.strip().splitlines() or [f"git exited {done.returncode}"])[0]
 
 
-def code_revision(root: Path = _SOURCE_ROOT) -> dict[str, Any] | None:
+def code_revision(root: Path = _SOURCE_ROOT, package: str = "pruning") -> dict[str, Any] | None:
     """``{"commit", "dirty"}`` of the git checkout the package runs from; None when it is not run from one.
 
     An installed copy inside a virtual environment that lives in some checkout is not that checkout's code,
-    so the checkout's top level must be ``root`` itself. ``dirty`` counts tracked files only.
+    so the checkout's top level must be ``root`` itself. ``dirty``: a tracked file differs from the commit, or
+    an untracked file sits in ``package/`` (a new module the run may import). When git fails for another
+    reason (not installed, 'dubious ownership', no commit yet) the record keeps git's message under "error".
     """
-    top = _git(root, "rev-parse", "--show-toplevel")
-    if top is None or Path(top).resolve() != root.resolve():
+    ok, top = _git(root, "rev-parse", "--show-toplevel")
+    if not ok:
+        return None if "not a git repository" in top else {"commit": None, "dirty": None, "error": top}
+    if Path(top).resolve() != root.resolve():
         return None
-    commit = _git(root, "rev-parse", "HEAD")
-    status = _git(root, "status", "--porcelain", "--untracked-files=no")
-    if commit is None or status is None:
-        return None
-    return {"commit": commit, "dirty": bool(status)}
+    ok, commit = _git(root, "rev-parse", "HEAD")
+    if not ok:
+        return {"commit": None, "dirty": None, "error": commit}
+    ok, status = _git(root, "status", "--porcelain", "--untracked-files=all")
+    if not ok:
+        return {"commit": commit, "dirty": None, "error": status}
+    changes = [line for line in status.splitlines() if line]
+    dirty = any(not line.startswith("??") or line[3:].startswith(f"{package}/") for line in changes)
+    return {"commit": commit, "dirty": dirty}
 
 
 def file_fingerprints(paths: list[str] | None) -> list[dict[str, Any]]:

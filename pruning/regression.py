@@ -169,8 +169,12 @@ def _check_setup_shape(record: dict[str, Any], where: str) -> None:
         if record.get(key) is not None and not isinstance(record[key], dict):
             raise PruningError(f"{where}: field {key!r} must be an object or null")
     code = record.get("code")
-    if code is not None and not (isinstance(code, dict) and isinstance(code.get("commit"), str)):
+    if code is not None and not (isinstance(code, dict) and isinstance(code.get("commit"), str | None)):
         raise PruningError(f"{where}: field 'code' must be {{'commit': sha, 'dirty': bool}} or null")
+    config = record.get("config") or {}
+    bad = [k for k, v in config.items() if v is not None and not isinstance(v, dict)]
+    if bad:
+        raise PruningError(f"{where}: field 'config.{bad[0]}' must be an object")
     files = record.get("data_files")
     ok = files is None or (
         isinstance(files, dict)
@@ -490,6 +494,7 @@ def _comparable_config(raw: Any, drop_paths: bool = False) -> Any:
 
 
 def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted paths to the leaves (lists are leaves); an explicit null and a missing key both read as '-'."""
     if not isinstance(tree, dict):
         return {prefix: tree}
     out: dict[str, Any] = {}
@@ -514,7 +519,17 @@ def _data_digest(files: Any) -> Any:
 def _code_label(code: Any) -> str:
     if not isinstance(code, dict):
         return "not a git checkout"
-    return str(code.get("commit", "?"))[:10] + (" (uncommitted changes)" if code.get("dirty") else "")
+    if code.get("commit") is None:
+        return f"unknown ({code.get('error', 'git failed')})"
+    return str(code["commit"])[:10] + (" (uncommitted changes)" if code.get("dirty") else "")
+
+
+def _code_detail(got: Any, want: Any) -> str:
+    """ "differs", "" or, where uncommitted changes or a git failure hide the code, that it cannot be told."""
+    sides = [c for c in (got, want) if isinstance(c, dict)]
+    if any(c.get("commit") is None or c.get("dirty") is not False for c in sides):
+        return "cannot tell: uncommitted changes or no commit on a side"
+    return "" if _code_label(got) == _code_label(want) else "differs"
 
 
 def _check_setup(run: RunArtifacts, baseline: dict[str, Any]) -> list[Check]:
@@ -539,19 +554,27 @@ def _check_setup(run: RunArtifacts, baseline: dict[str, Any]) -> list[Check]:
             _comparable_config(baseline["config"], drop_paths=True),
         )
         checks.append(_setup_row("config", diff))
-    if baseline.get("data_files") is not None and s.get("data_files") is None:
-        checks.append(Check("setup: training data", "not recorded", "-", "report only", INFO))
-    elif baseline.get("data_files") is not None:
-        got, want = _data_digest(s["data_files"]), _data_digest(baseline["data_files"])
-        changed = [split for split in sorted(set(got) | set(want)) if got.get(split) != want.get(split)]
-        detail = f"differs: the {' and '.join(changed)} files' SHA-256 changed, so results need not match"
-        obtained = "other files" if changed else "same"
-        checks.append(Check("setup: training data", obtained, "-", "report only", INFO, detail if changed else ""))
+    if baseline.get("data_files") is not None:
+        checks.append(_data_row(s.get("data_files"), baseline["data_files"]))
     if "code" in baseline:
         got = _code_label(s["code"]) if "code" in s else "not recorded"
-        want = _code_label(baseline["code"])
-        checks.append(Check("setup: code", got, want, "report only", INFO, "" if got == want else "differs"))
+        detail = _code_detail(s["code"], baseline["code"]) if "code" in s else ""
+        checks.append(Check("setup: code", got, _code_label(baseline["code"]), "report only", INFO, detail))
     return checks
+
+
+def _data_row(got_files: Any, want_files: dict[str, Any]) -> Check:
+    """Same training data, judged by the files' SHA-256 (paths aside); hub datasets have no files to hash."""
+    if got_files is None:
+        return Check("setup: training data", "not recorded", "-", "report only", INFO)
+    got, want = _data_digest(got_files), _data_digest(want_files)
+    if not any(got.values()) and not any(want.values()):
+        return Check("setup: training data", "not hashed", "-", "report only", INFO, "hub dataset: see the config row")
+    changed = [split for split in sorted(set(got) | set(want)) if got.get(split) != want.get(split)]
+    if not changed:
+        return Check("setup: training data", "same", "-", "report only", INFO)
+    detail = f"differs: the {' and '.join(changed)} files' SHA-256 changed, so results need not match"
+    return Check("setup: training data", "other files", "-", "report only", INFO, detail)
 
 
 def _setup_row(what: str, diff: list[str]) -> Check:

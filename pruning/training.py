@@ -47,6 +47,15 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
         raise PruningError(f"{margs.model_name_or_path!r}: a fast tokenizer (offset mapping) is required")
 
     train_ds, eval_ds = load_splits(dargs)
+    # recorded now, not after hours of training: the code and files as they were when the run read them
+    provenance = {
+        "versions": package_versions(),
+        "code": code_revision(),
+        "data_files": {
+            "train": file_fingerprints(dargs.train_files),
+            "validation": file_fingerprints(dargs.validation_files),
+        },
+    }
     target = resolve_target_column(train_ds.column_names, dargs.teacher_column)
     validate_dataset(train_ds, target, f"train split ({len(train_ds)} rows)")
     if eval_ds is not None:
@@ -113,12 +122,7 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
             "eval_steps": targs.eval_steps,
             "output_dir": str(out_dir),
         },
-        "versions": package_versions(),
-        "code": code_revision(),
-        "data_files": {
-            "train": file_fingerprints(dargs.train_files),
-            "validation": file_fingerprints(dargs.validation_files),
-        },
+        **provenance,
         "device": _device_name(),
         "precision": "bf16" if targs.bf16 else ("fp16" if targs.fp16 else "fp32"),
         "seed": targs.seed,

@@ -41,6 +41,25 @@ def test_revision_of_a_clean_then_edited_checkout(checkout):
 
 
 @needs_git
+def test_a_new_untracked_module_in_the_package_is_a_change(checkout):
+    (checkout / "pruning").mkdir()
+    (checkout / "pruning" / "new_module.py").write_text("y = 1\n")
+    assert code_revision(checkout, package="pruning")["dirty"] is True
+    assert code_revision(checkout, package="other")["dirty"] is False
+
+
+@needs_git
+def test_git_failures_are_recorded_not_mistaken_for_no_checkout(tmp_path, monkeypatch):
+    empty = tmp_path / "fresh"
+    empty.mkdir()
+    _git(empty, "init", "-q")  # a checkout with no commit yet
+    record = code_revision(empty)
+    assert record["commit"] is None and record["dirty"] is None and record["error"]
+    monkeypatch.setenv("PATH", "")  # git not installed
+    assert code_revision(empty) == {"commit": None, "dirty": None, "error": "git could not run (FileNotFoundError)"}
+
+
+@needs_git
 def test_a_folder_inside_some_checkout_is_not_that_checkouts_code(checkout):
     installed = checkout / "venv" / "site-packages"  # e.g. a non-editable install in a venv inside a repo
     installed.mkdir(parents=True)

@@ -136,6 +136,25 @@ def test_a_run_from_before_provenance_gets_no_code_or_data_row(tmp_path):
     assert (code.obtained, code.expected, code.detail) == ("not a git checkout", "aaaaaaaaaa", "differs")
 
 
+def test_hub_data_uncommitted_code_and_git_failures_are_said_as_such(tmp_path):
+    hub = {**SETUP, "data_files": {"train": [], "validation": []}, "code": {"commit": "a" * 40, "dirty": True}}
+    baseline = capture(load_run(_make_run(tmp_path / "base", setup=hub)))
+    rows = {c.name: c for c in compare(load_run(_make_run(tmp_path / "run", setup=hub)), baseline).checks}
+    assert (rows["setup: training data"].obtained, rows["setup: training data"].detail) == (
+        "not hashed",
+        "hub dataset: see the config row",
+    )
+    assert rows["setup: code"].obtained == rows["setup: code"].expected == "aaaaaaaaaa (uncommitted changes)"
+    assert rows["setup: code"].detail.startswith("cannot tell")
+    failed = {**hub, "code": {"commit": None, "dirty": None, "error": "fatal: detected dubious ownership"}}
+    code = next(
+        c
+        for c in compare(load_run(_make_run(tmp_path / "odd", setup=failed)), baseline).checks
+        if c.name == "setup: code"
+    )
+    assert code.obtained == "unknown (fatal: detected dubious ownership)" and code.detail.startswith("cannot tell")
+
+
 def test_a_seed_baseline_has_no_setup_rows(tmp_path):
     seed = baseline_from_seed(load_seed_baseline())
     result = compare(load_run(_make_run(tmp_path / "run")), seed)
@@ -294,6 +313,7 @@ def test_bad_baselines_are_clear_errors(tmp_path):
         (lambda b: b.update(code="abc"), r"field 'code' must be"),
         (lambda b: b.update(versions=["torch"]), r"field 'versions' must be an object"),
         (lambda b: b.update(device=3), r"field 'device' must be a string"),
+        (lambda b: b["config"].update(training_args="x"), r"field 'config.training_args' must be an object"),
     ],
 )
 def test_hand_edited_baselines_are_named_errors(tmp_path, baseline, edit, message):
