@@ -61,8 +61,7 @@ def code_revision(root: Path = _SOURCE_ROOT, package: str = "pruning") -> dict[s
     ok, status = _git(root, "status", "--porcelain", "--untracked-files=all")
     if not ok:
         return {"commit": commit, "dirty": None, "error": status}
-    changes = [line for line in status.splitlines() if line]
-    dirty = any(not line.startswith("??") or line[3:].startswith(f"{package}/") for line in changes)
+    dirty = any(not line.startswith("??") or line[3:].startswith(f"{package}/") for line in status.splitlines())
     return {"commit": commit, "dirty": dirty}
 
 

@@ -509,10 +509,8 @@ def _differences(got: Any, want: Any) -> list[str]:
     return [f"{k}: {g.get(k, '-')} vs {w.get(k, '-')}" for k in sorted(set(g) | set(w)) if g.get(k) != w.get(k)]
 
 
-def _data_digest(files: Any) -> Any:
+def _data_digest(files: dict[str, Any]) -> dict[str, list[str]]:
     """Split → SHA-256s: the same data under another path is the same data."""
-    if not isinstance(files, dict):
-        return files
     return {split: [f.get("sha256") for f in entries or []] for split, entries in files.items()}
 
 
@@ -541,45 +539,44 @@ def _check_setup(run: RunArtifacts, baseline: dict[str, Any]) -> list[Check]:
     checks = []
     for key in ("device", "precision"):
         if baseline.get(key) is not None:
-            same = s.get(key) == baseline[key]
-            checks.append(
-                Check(f"setup: {key}", s.get(key), baseline[key], "report only", INFO, "" if same else "differs")
-            )
+            detail = "" if s.get(key) == baseline[key] else "differs"
+            checks.append(_setup_check(key, s.get(key), baseline[key], detail))
     if isinstance(baseline.get("versions"), dict):
         diff = _differences(s.get("versions") or {}, baseline["versions"])
-        checks.append(_setup_row("package versions", diff))
+        checks.append(_setup_check("package versions", "same" if not diff else f"{len(diff)} differ", detail=diff))
     if baseline.get("config") is not None:
         diff = _differences(
             _comparable_config(s.get("config"), drop_paths=True),
             _comparable_config(baseline["config"], drop_paths=True),
         )
-        checks.append(_setup_row("config", diff))
+        checks.append(_setup_check("config", "same" if not diff else f"{len(diff)} differ", detail=diff))
     if baseline.get("data_files") is not None:
         checks.append(_data_row(s.get("data_files"), baseline["data_files"]))
     if "code" in baseline:
         got = _code_label(s["code"]) if "code" in s else "not recorded"
         detail = _code_detail(s["code"], baseline["code"]) if "code" in s else ""
-        checks.append(Check("setup: code", got, _code_label(baseline["code"]), "report only", INFO, detail))
+        checks.append(_setup_check("code", got, _code_label(baseline["code"]), detail))
     return checks
 
 
 def _data_row(got_files: Any, want_files: dict[str, Any]) -> Check:
     """Same training data, judged by the files' SHA-256 (paths aside); hub datasets have no files to hash."""
     if got_files is None:
-        return Check("setup: training data", "not recorded", "-", "report only", INFO)
+        return _setup_check("training data", "not recorded")
     got, want = _data_digest(got_files), _data_digest(want_files)
     if not any(got.values()) and not any(want.values()):
-        return Check("setup: training data", "not hashed", "-", "report only", INFO, "hub dataset: see the config row")
+        return _setup_check("training data", "not hashed", detail="hub dataset: see the config row")
     changed = [split for split in sorted(set(got) | set(want)) if got.get(split) != want.get(split)]
     if not changed:
-        return Check("setup: training data", "same", "-", "report only", INFO)
+        return _setup_check("training data", "same")
     detail = f"differs: the {' and '.join(changed)} files' SHA-256 changed, so results need not match"
-    return Check("setup: training data", "other files", "-", "report only", INFO, detail)
+    return _setup_check("training data", "other files", detail=detail)
 
 
-def _setup_row(what: str, diff: list[str]) -> Check:
-    obtained = "same" if not diff else f"{len(diff)} differ"
-    return Check(f"setup: {what}", obtained, "-", "report only", INFO, "; ".join(diff))
+def _setup_check(what: str, obtained: Any, expected: Any = "-", detail: str | list[str] = "") -> Check:
+    """A report-only `setup:` row; a list detail is joined."""
+    text = "; ".join(detail) if isinstance(detail, list) else detail
+    return Check(f"setup: {what}", obtained, expected, "report only", INFO, text)
 
 
 def compare(run: RunArtifacts, baseline: dict[str, Any], baseline_name: str = "baseline") -> Comparison:
