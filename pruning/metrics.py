@@ -231,6 +231,16 @@ def best_row(rows: Sequence[ThresholdRow], metric: str = "f2_5") -> ThresholdRow
     return min(rows, key=lambda row: (-getattr(row, key), row.threshold))
 
 
+def best_row_with_min_recall(
+    rows: Sequence[ThresholdRow], min_recall: float, metric: str = "f2_5"
+) -> ThresholdRow | None:
+    """:func:`best_row` among the rows whose recall is at least `min_recall`; None when no row reaches it."""
+    if not 0.0 <= min_recall <= 1.0:
+        raise PruningError(f"minimum recall must lie in [0, 1], got {min_recall}")
+    eligible = [row for row in rows if row.recall >= min_recall]
+    return best_row(eligible, metric) if eligible else None
+
+
 def best_threshold(rows: Sequence[ThresholdRow], metric: str = "f2_5") -> float:
     """Threshold of :func:`best_row`."""
     return best_row(rows, metric).threshold

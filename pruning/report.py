@@ -16,6 +16,11 @@ Result schema (a plain dict, written as JSON by ``pruning-exec --output-json``):
       "items": [{"query": str, "labels": [int], "scores": [float]}]   # aligned with the data file
     }
 
+Optional, when a recall floor is asked for (``pruning-exec --min-recall R``)::
+
+      "best_with_min_recall": {"metric": str, "min_recall": float, "threshold": float | null}
+      # the best threshold by metric among those with recall >= min_recall; null when none reaches it
+
 Rates are fractions in [0, 1] (percent only in renderings). Keep = positive; a context is kept when
 score >= threshold; compression = (TN+FN)/N. These keys are stable; callers may add top-level keys of
 their own (e.g. "model", "input_format", "ranking_scores", "timing", "scores_file"), and readers must
@@ -33,7 +38,14 @@ from typing import TYPE_CHECKING, Any
 
 from pruning.errors import PruningError
 from pruning.eval_data import EvalItem, read_json_file
-from pruning.metrics import ThresholdRow, best_row, keep_everything_row, normalize_metric, sweep
+from pruning.metrics import (
+    ThresholdRow,
+    best_row,
+    best_row_with_min_recall,
+    keep_everything_row,
+    normalize_metric,
+    sweep,
+)
 
 if TYPE_CHECKING:
     from pruning.seed_baseline import SeedBaseline
@@ -41,6 +53,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RESULT_KEYS = ("data", "n_queries", "n_contexts", "n_keep", "thresholds", "best", "items")
+OPTIONAL_KEYS = ("best_with_min_recall",)
 ROW_KEYS = tuple(ThresholdRow.__dataclass_fields__)
 
 _METRIC_LABELS = {
@@ -68,10 +81,12 @@ def build_result(
     thresholds: Sequence[float],
     best_by: str = "f2_5",
     extra: dict[str, Any] | None = None,
+    min_recall: float | None = None,
 ) -> dict[str, Any]:
     """Sweep `thresholds` over per-item `scores` (aligned with `items`) into the result schema above.
 
-    `extra` adds caller-defined top-level keys; it may not replace the schema's own keys.
+    `extra` adds caller-defined top-level keys; it may not replace the schema's own keys. `min_recall` adds
+    ``best_with_min_recall``.
     """
     _check_scores_shape(items, scores)
     metric = normalize_metric(best_by)
@@ -91,8 +106,15 @@ def build_result(
             for item, s in zip(items, scores, strict=True)
         ],
     }
+    if min_recall is not None:
+        floor = best_row_with_min_recall(rows, min_recall, metric)
+        result["best_with_min_recall"] = {
+            "metric": metric,
+            "min_recall": min_recall,
+            "threshold": None if floor is None else floor.threshold,
+        }
     if extra:
-        clash = sorted(set(extra) & set(RESULT_KEYS))
+        clash = sorted(set(extra) & {*RESULT_KEYS, *OPTIONAL_KEYS})
         if clash:
             raise ValueError(f"extra keys may not replace schema keys: {clash}")
         result.update(extra)
@@ -104,13 +126,20 @@ def result_rows(result: dict[str, Any]) -> list[ThresholdRow]:
     return [ThresholdRow(**{k: row[k] for k in ROW_KEYS}) for row in result["thresholds"]]
 
 
-def _best(result: dict[str, Any]) -> ThresholdRow:
+def _row_at(result: dict[str, Any], t: float) -> ThresholdRow:
     rows = result_rows(result)
-    t = result["best"]["threshold"]
     for row in rows:
         if row.threshold == t:
             return row
     raise ValueError(f"best threshold {t} is not among the rows")
+
+
+def _best(result: dict[str, Any]) -> ThresholdRow:
+    return _row_at(result, result["best"]["threshold"])
+
+
+def _floor_label(floor: dict[str, Any]) -> str:
+    return f"{_METRIC_LABELS[floor['metric']]} with recall >= {floor['min_recall'] * 100:g} %"
 
 
 def _fmt_t(t: float) -> str:
@@ -146,7 +175,12 @@ def _header_lines(result: dict[str, Any]) -> list[str]:
 
 def _best_line(result: dict[str, Any]) -> str:
     metric = result["best"]["metric"]
-    return f"best threshold by {_METRIC_LABELS[metric]}: {_fmt_t(result['best']['threshold'])}"
+    line = f"best threshold by {_METRIC_LABELS[metric]}: {_fmt_t(result['best']['threshold'])}"
+    floor = result.get("best_with_min_recall")
+    if floor is not None:
+        t = floor["threshold"]
+        line += f"; by {_floor_label(floor)}: " + ("none of the thresholds" if t is None else _fmt_t(t))
+    return line
 
 
 def render_markdown_table(result: dict[str, Any]) -> str:
@@ -221,6 +255,15 @@ def render_comparison(result: dict[str, Any], seed: SeedBaseline | None = None) 
         line(f"this run (best by {label})", best, _fmt_t(best.threshold)),
     ]
     notes: list[str] = []
+    floor = result.get("best_with_min_recall")
+    if floor is not None:
+        name = f"this run (best by {_floor_label(floor)})"
+        if floor["threshold"] is None:
+            lines.append(f"| {name} | none | - | - | - | - | - |")
+            notes.append(f"note: no swept threshold keeps recall >= {floor['min_recall'] * 100:g} %.")
+        else:
+            row = _row_at(result, floor["threshold"])
+            lines.append(line(name, row, _fmt_t(row.threshold)))
     if seed is not None:
         seed_best = seed.best(metric)
         lines.append(line(f"seed {seed.provenance.date} (recorded)", seed_best, _fmt_t(seed_best.threshold)))

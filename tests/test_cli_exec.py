@@ -76,6 +76,24 @@ def test_text_and_json_output(data: Path, scores: Path, capsys: pytest.CaptureFi
     assert [row["threshold"] for row in result["thresholds"]] == list(DEFAULT_THRESHOLDS)
 
 
+def test_recall_floor_and_diagnostics(data: Path, scores: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--scores", str(scores), "-j", str(data), "--thresholds", "0.3", "0.5", "0.7", "--min-recall", "0.9"]
+    assert main([*argv, "--format", "markdown", "--diagnose"]) == 0
+    out = capsys.readouterr().out
+    assert "best threshold by F2.5: 0.3; by F2.5 with recall >= 90 %: 0.3" in out
+    assert "| this run (best by F2.5 with recall >= 90 %) | 0.3 | 0.9560 | 0 | 100.00 | 75.00 | 20.00 |" in out
+    assert "within-item AUC (mean over 2 items with both labels): 1.000" in out
+    assert main([*argv[:-1], "1.0", "--thresholds", "0.5", "0.7", "--format", "json", "--diagnose"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["best_with_min_recall"] == {"metric": "f2_5", "min_recall": 1.0, "threshold": None}
+    assert result["diagnostics"]["item_auc"] is None  # every item holds a relevant context
+    assert [e["query"] for e in result["diagnostics"]["hardest_items"]] == ["消費税率は？", "capital of France?"]
+    assert main([*argv[:-1], "1.0", "--thresholds", "0.5", "0.7", "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "by F2.5 with recall >= 100 %: none of the thresholds" in out
+    assert "note: no swept threshold keeps recall >= 100 %." in out
+
+
 def test_output_json_roundtrip(data: Path, scores: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out1 = tmp_path / "run1.json"
     argv = ["-j", str(data), "--thresholds", "0.2", "0.4", "0.6", "--format", "markdown"]
@@ -108,6 +126,8 @@ BAD_ARGS = [
     ("format_unknown", ["--format", "html"], "invalid choice: 'html'"),
     ("no_progress_with_scores", ["--no-progress"], "--no-progress applies to scoring with -m, not to --scores"),
     ("plot_suffix", ["--plot", "sweep.txt"], "--plot sweep.txt: the file name must end in .png, .svg, .pdf"),
+    ("min_recall_above_1", ["--min-recall", "1.5"], "argument --min-recall: recall '1.5' is outside [0, 1]"),
+    ("min_recall_word", ["--min-recall", "most"], "not a number: 'most'"),
 ]
 
 

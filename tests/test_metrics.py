@@ -17,6 +17,7 @@ from pruning.metrics import (
     ThresholdRow,
     accuracy,
     best_row,
+    best_row_with_min_recall,
     best_threshold,
     compression,
     confusion_counts,
@@ -256,3 +257,28 @@ def test_f_beta_between_precision_and_recall(p: float, r: float, beta: float) ->
     else:
         assert value == 0.0
     assert not math.isnan(value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(scores_labels, threshold_lists, st.sampled_from([0.0, 0.5, 0.9, 0.99, 1.0]))
+def test_recall_floor_picks_the_best_row_that_keeps_enough(data, thresholds, floor: float) -> None:
+    rows = sweep(data[0], data[1], thresholds)
+    pick = best_row_with_min_recall(rows, floor)
+    eligible = [r for r in rows if r.recall >= floor]
+    if not eligible:
+        assert pick is None
+        return
+    assert pick in eligible and pick.recall >= floor
+    assert all(pick.f2_5 >= r.f2_5 for r in eligible)
+    assert pick == best_row(eligible)
+    if floor == 0.0:
+        assert pick == best_row(rows)
+
+
+def test_recall_floor_on_the_seed_counts() -> None:
+    rows = [ThresholdRow.from_counts(r.threshold, r.tp, r.fp, r.tn, r.fn) for r in SEED.rows]
+    assert best_row_with_min_recall(rows, 0.99).threshold == 0.3  # the seed's best is above the floor
+    assert best_row_with_min_recall(rows, 1.0).threshold == 0.2  # FN 0 at 0.1 and 0.2; 0.2 has the higher F2.5
+    assert best_row_with_min_recall(rows[3:], 0.99) is None
+    with pytest.raises(PruningError, match="minimum recall must lie in"):
+        best_row_with_min_recall(rows, 1.5)

@@ -1,8 +1,8 @@
 """pruning-exec: evaluate per-context keep scores on an evaluation file over a sweep of thresholds.
 
     pruning-exec (-m MODEL_DIR | --scores SCORES.json) -j pruning-config/pruning_data_ja_v3.json \\
-        --thresholds 0.1 0.2 0.3 0.4 0.5 0.6 0.7 [--best-by f2.5] [--format text|markdown|json] \\
-        [--output-json OUT.json] [--batch-size 8] [--input-format pair|seed]
+        --thresholds 0.1 0.2 0.3 0.4 0.5 0.6 0.7 [--best-by f2.5] [--min-recall 0.99] [--diagnose] \\
+        [--format text|markdown|json] [--output-json OUT.json] [--batch-size 8] [--input-format pair|seed]
 
 -m scores every context with a saved pruner (pruning.scoring); SCORES.json is a result file of an earlier run
 (its "items" are read; see pruning.report). Bad input gives one line on stderr and exit status 2.
@@ -40,14 +40,22 @@ BEST_BY_CHOICES = ("f2.5", "f2_5", "f2", "f1", "precision", "recall", "accuracy"
 FORMATS = ("text", "markdown", "json")
 
 
-def _threshold(text: str) -> float:
+def _unit_interval(text: str, what: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"threshold {text!r} is outside [0, 1]")
+        raise argparse.ArgumentTypeError(f"{what} {text!r} is outside [0, 1]")
     return value
+
+
+def _threshold(text: str) -> float:
+    return _unit_interval(text, "threshold")
+
+
+def _recall(text: str) -> float:
+    return _unit_interval(text, "recall")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
         choices=BEST_BY_CHOICES,
         default="f2.5",
         help="metric that picks the best threshold; ties go to the lowest threshold (default: f2.5)",
+    )
+    parser.add_argument(
+        "--min-recall",
+        metavar="R",
+        type=_recall,
+        help="also pick the best threshold among those with recall >= R (a recall floor, e.g. 0.99)",
+    )
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="also report item-level and within-item AUC and the items whose relevant contexts score lowest",
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="stdout format (default: text)")
     parser.add_argument("--output-json", metavar="OUT.json", type=Path, help="also write the full result JSON here")
@@ -207,6 +226,11 @@ def report(args: argparse.Namespace, result: dict[str, Any]) -> None:
     print(body)
     print()
     print(render_comparison(result, _seed_or_none()))
+    if "diagnostics" in result:
+        from pruning.diagnostics import render_diagnostics
+
+        print()
+        print(render_diagnostics(result["diagnostics"]))
 
 
 def _run(argv: Sequence[str] | None) -> int:
@@ -218,7 +242,13 @@ def _run(argv: Sequence[str] | None) -> int:
         raise PruningError(f"--plot {args.plot}: the file name must end in {', '.join(PLOT_SUFFIXES)}")
     items = load_eval_file(args.data)
     scores, extra = obtain_scores(args, items)
-    result = build_result(args.data, items, scores, args.thresholds, best_by=args.best_by, extra=extra)
+    result = build_result(
+        args.data, items, scores, args.thresholds, best_by=args.best_by, extra=extra, min_recall=args.min_recall
+    )
+    if args.diagnose:
+        from pruning.diagnostics import diagnose
+
+        result["diagnostics"] = diagnose(result)
     report(args, result)
     if args.plot is not None:
         from pruning.plots import plot_sweep
