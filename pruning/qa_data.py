@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 from pruning.cache import cache_root
 from pruning.data import REQUIRED_COLUMNS, TEACHER_PREFIX, validate_relevance_row
 from pruning.errors import PruningError
+from pruning.lexical_mask import mask_passage
 from pruning.sentences import split_sentences
 
 logger = logging.getLogger(__name__)
@@ -541,6 +542,7 @@ def build_rows(
     relevance_mode: str = "answer",
     title_queries: int = 0,
     mask_title: bool = False,
+    mask_overlap: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Context-relevance rows for the corpus's questions, negatives drawn from its own paragraphs.
 
@@ -555,6 +557,9 @@ def build_rows(
     `title_queries` adds that many rows, after the question rows, whose query is an article title (a keyword
     query, as search users type): gold is one of the article's paragraphs, wholly relevant (topical relevance);
     negatives come from other articles. `mask_title` deletes the title from those gold paragraphs.
+    `mask_overlap` is the share of question rows (drawn by hash of seed and question id) whose passages, gold
+    and negatives alike, lose the content terms they share with the question (pruning.lexical_mask), so that
+    those rows are solved by meaning rather than by matching the question's characters.
     """
     if k < 1:
         raise PruningError(f"K must be at least 1, got {k}")
@@ -568,6 +573,8 @@ def build_rows(
         raise PruningError(f"title queries must be 0 or more, got {title_queries}")
     if max_passage_chars is not None and max_passage_chars < 1:
         raise PruningError(f"max passage chars must be at least 1, got {max_passage_chars}")
+    if not 0.0 <= mask_overlap <= 1.0:
+        raise PruningError(f"mask overlap must be a share between 0 and 1, got {mask_overlap}")
     examples = list(corpus.examples)
     if max_queries is not None and len(examples) > max_queries:
         order = sorted(range(len(examples)), key=lambda i: (_stable_int(seed, "subset", examples[i].qid), i))
@@ -598,6 +605,9 @@ def build_rows(
         elif relevance_mode == "answer-only":  # the rest of the gold passage stays text without a span
             spans[0] = [sp for sp, r in zip(spans[0], relevance[0], strict=True) if r]
             relevance[0] = [1] * len(spans[0])
+        if mask_overlap and _stable_int(seed, "mask-overlap", example.qid) < mask_overlap * 2**64:
+            masked = [mask_passage(t, sp, example.question) for t, sp in zip(texts, spans, strict=True)]
+            texts, spans = [m[0] for m in masked], [m[1] for m in masked]
         row = {
             "query": example.question,
             "texts": texts,
@@ -710,6 +720,7 @@ def convert_qa(
     relevance_mode: str = "answer",
     title_queries: int = 0,
     mask_title: bool = False,
+    mask_overlap: float = 0.0,
 ) -> ConversionResult:
     """Read QA files and build train/validation rows plus a manifest (split by article unless given files).
 
@@ -753,6 +764,7 @@ def convert_qa(
             relevance_mode=relevance_mode,
             title_queries=title_queries,
             mask_title=mask_title,
+            mask_overlap=mask_overlap,
         )
         for name, part in (("train", train), ("validation", validation))
     }
@@ -774,6 +786,7 @@ def convert_qa(
             "relevance_mode": relevance_mode,
             "title_queries": title_queries,
             "mask_title": mask_title,
+            "mask_overlap": mask_overlap,
             "seed": seed,
             "max_queries": max_queries,
             "max_validation_queries": caps["validation"],

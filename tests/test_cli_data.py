@@ -172,3 +172,23 @@ def test_bad_option_combinations_are_user_errors(
     assert main([*argv, *extra, "--no-progress"]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_mask_overlap_reaches_the_manifest_and_the_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [*_train_and_dev(tmp_path, monkeypatch), "--k", "2", "--mask-overlap", "0.5"]
+    assert main([*argv, "--no-progress"]) == 0
+    out = tmp_path / "cache" / "data" / "train-k2-seed42-maskq0.5"
+    assert f"wrote {out}" in capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["options"]["mask_overlap"] == 0.5
+
+
+@pytest.mark.parametrize("share", ["1.5", "-0.1", "nan", "half"])
+def test_mask_overlap_outside_0_1_is_a_one_line_error(tmp_path: Path, share: str) -> None:
+    train = write_json(tmp_path / "train.json", synthetic_doc(n_articles=3))
+    proc = run_module("--qa", str(train), "--mask-overlap", share, "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--mask-overlap" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()

@@ -92,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
         "its characters",
     )
     parser.add_argument(
+        "--mask-overlap",
+        type=_share,
+        default=0.0,
+        metavar="SHARE",
+        help="share of question rows (0 to 1) whose passages lose the content terms (kanji, katakana, Latin, digit "
+        "runs) they share with the question, so they are matched by meaning (default 0)",
+    )
+    parser.add_argument(
         "--teacher",
         metavar="MODEL",
         help="add teacher_scores.e5 ranking targets: this e5-style bi-encoder's query-passage similarity, mapped "
@@ -114,6 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie between 0 and 1, got {text}")
+    return value
+
+
 def _default_name(args: argparse.Namespace) -> str:
     first = Path(args.qa[0])
     stem = first.stem if first.suffix else first.name
@@ -126,6 +144,8 @@ def _default_name(args: argparse.Namespace) -> str:
         parts.append(args.relevance)
     if args.title_queries:
         parts.append(f"titles{args.title_queries}" + ("masked" if args.mask_title else ""))
+    if args.mask_overlap:
+        parts.append(f"maskq{args.mask_overlap:g}")
     if args.teacher:
         parts.append("teacher")
     if args.max_queries:
@@ -179,6 +199,7 @@ def _body(argv: Sequence[str] | None) -> int:
         relevance_mode=args.relevance,
         title_queries=args.title_queries,
         mask_title=args.mask_title,
+        mask_overlap=args.mask_overlap,
     )
     if args.teacher:
         _add_teacher(result, args)

@@ -1,0 +1,80 @@
+"""Deleting a query's content terms from passages: which terms go, which stay, and spans that still fit."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pruning.errors import PruningError
+from pruning.lexical_mask import delete_shared_terms, mask_passage
+from pruning.qa_data import build_rows, load_qa, validate_relevance_row
+from tests.test_qa_data import synthetic_doc, write_json
+
+pytestmark = pytest.mark.unit
+
+
+def test_shared_kanji_katakana_and_latin_terms_are_deleted_longest_first() -> None:
+    query = "東京タワーの高さはPython何メートル"
+    text = "東京タワーは東京にあり、高さ333メートルでPythonとは無関係。"
+    # 東京タワー goes whole; the later 東京 (part of a query run), メートル and Python too; 高 alone is one character.
+    assert delete_shared_terms(text, query) == "はにあり、高さ333でとは無関係。"
+
+
+def test_kana_runs_and_single_characters_are_never_deleted() -> None:
+    assert delete_shared_terms("それはしたのである。", "何をしたのである") == "それはしたのである。"
+    assert delete_shared_terms("日は昇る。", "日の出") == "日は昇る。"  # 日 is one character
+    assert delete_shared_terms("何もない。", "") == "何もない。"
+
+
+def test_a_sentence_masking_would_blank_keeps_its_text() -> None:
+    text, spans = mask_passage("東京タワー。 ほかの文。", [[0, 6], [7, 12]], "東京タワー。")
+    # "東京タワー" alone would leave "。": not blank, so masked; a sentence made only of the term stays whole.
+    assert text == "。 ほかの文。" and spans == [[0, 1], [2, 7]]
+    text, spans = mask_passage("東京タワー ほかの文。", [[0, 5], [6, 11]], "東京タワー")
+    assert text == "東京タワー ほかの文。" and spans == [[0, 5], [6, 11]]
+
+
+@given(
+    st.lists(st.text(alphabet="東京タワーのはabc12。 ", min_size=1, max_size=12), min_size=1, max_size=5),
+    st.text(alphabet="東京タワーのabc12", max_size=8),
+)
+def test_masked_spans_cover_the_masked_sentences_and_keep_the_gaps(sentences: list[str], query: str) -> None:
+    text, spans, cursor = "", [], 0
+    for s in sentences:
+        text += s + "\n"
+        spans.append([cursor, cursor + len(s)])
+        cursor += len(s) + 1
+    new_text, new_spans = mask_passage(text, spans, query)
+    assert len(new_spans) == len(spans)
+    assert new_text.count("\n") == text.count("\n")  # the gaps between sentences are untouched
+    for (a, b), (x, y) in zip(spans, new_spans, strict=True):
+        old, new = text[a:b], new_text[x:y]
+        it = iter(old)
+        assert all(ch in it for ch in new)  # the masked sentence is the original with pieces deleted
+        assert new == old or new.strip()
+        assert new_text[y : y + 1] == "\n"
+
+
+def test_build_rows_masks_a_deterministic_share_of_the_question_rows(tmp_path) -> None:
+    doc = synthetic_doc(n_articles=10)
+    for article in doc["data"]:  # questions that share a content term with every paragraph
+        for paragraph in article["paragraphs"]:
+            for q in paragraph["qas"]:
+                q["question"] = "段落の最後の文は何番？"
+    corpus = load_qa([write_json(tmp_path / "doc.json", doc)])
+    plain = build_rows(corpus, k=3, seed=1)
+    none = build_rows(corpus, k=3, seed=1, mask_overlap=0.0)
+    every = build_rows(corpus, k=3, seed=1, mask_overlap=1.0)
+    half = build_rows(corpus, k=3, seed=1, mask_overlap=0.5)
+    assert none == plain
+    for row, masked in zip(plain, every, strict=True):
+        validate_relevance_row(masked, "masked row")
+        assert masked["labels"] == row["labels"]
+        assert masked["context_spans_relevance"] == row["context_spans_relevance"]
+        assert all("段落" not in t and "最後" not in t for t in masked["texts"])  # gold and negatives alike
+    changed = sum(a != b for a, b in zip(plain, half, strict=True))
+    assert 0 < changed < len(plain)
+    assert half == build_rows(corpus, k=3, seed=1, mask_overlap=0.5)
+    with pytest.raises(PruningError, match="mask overlap must be a share between 0 and 1"):
+        build_rows(corpus, k=3, mask_overlap=1.5)
