@@ -63,18 +63,19 @@ def hardest_items(
     for i, (lab, s) in enumerate(zip(labels, scores, strict=True)):
         relevant = [v for v, y in zip(s, lab, strict=True) if y]
         if relevant:
-            entries.append(
-                {
-                    "index": i,
-                    "query": queries[i],
-                    "relevant": len(relevant),
-                    "lowest_relevant_score": round(min(relevant), 4),
-                    "mean_score": round(float(means[i]), 4),
-                    "place_by_mean": int(place[i]),
-                }
-            )
-    entries.sort(key=lambda e: (e["lowest_relevant_score"], e["index"]))
-    return entries[:n]
+            entries.append((min(relevant), i, len(relevant)))
+    entries.sort()
+    return [
+        {
+            "index": i,
+            "query": queries[i],
+            "relevant": count,
+            "lowest_relevant_score": round(lowest, 4),
+            "mean_score": round(float(means[i]), 4),
+            "place_by_mean": int(place[i]),
+        }
+        for lowest, i, count in entries[:n]
+    ]
 
 
 def diagnose(result: dict[str, Any], n_hardest: int = 5) -> dict[str, Any]:

@@ -600,14 +600,14 @@ def build_rows(
         if max_passage_chars is not None:
             rng = random.Random(_stable_int(seed, "window", example.qid))
             texts, spans, relevance = _window_passages(texts, spans, relevance, max_passage_chars, rng)
+        if mask_overlap and _stable_int(seed, "mask-overlap", example.qid) < mask_overlap * 2**64:
+            masked = [mask_passage(t, sp, example.question) for t, sp in zip(texts, spans, strict=True)]
+            texts, spans = [m[0] for m in masked], [m[1] for m in masked]
         if relevance_mode == "passage":
             relevance[0] = [1] * len(spans[0])
         elif relevance_mode == "answer-only":  # the rest of the gold passage stays text without a span
             spans[0] = [sp for sp, r in zip(spans[0], relevance[0], strict=True) if r]
             relevance[0] = [1] * len(spans[0])
-        if mask_overlap and _stable_int(seed, "mask-overlap", example.qid) < mask_overlap * 2**64:
-            masked = [mask_passage(t, sp, example.question) for t, sp in zip(texts, spans, strict=True)]
-            texts, spans = [m[0] for m in masked], [m[1] for m in masked]
         row = {
             "query": example.question,
             "texts": texts,
@@ -726,6 +726,7 @@ def convert_qa(
 
     `max_queries` caps the question rows of each split; `max_validation_queries`, when given, caps the
     validation split's instead (e.g. fewer rows to score with a teacher when training evaluates only a few).
+    `mask_overlap` applies to the train split only, so that eval losses stay comparable with unmasked runs.
     """
     if max_validation_queries is not None and max_validation_queries < 1:
         raise PruningError(f"max validation queries must be at least 1, got {max_validation_queries}")
@@ -764,7 +765,7 @@ def convert_qa(
             relevance_mode=relevance_mode,
             title_queries=title_queries,
             mask_title=mask_title,
-            mask_overlap=mask_overlap,
+            mask_overlap=mask_overlap if name == "train" else 0.0,
         )
         for name, part in (("train", train), ("validation", validation))
     }
@@ -787,6 +788,7 @@ def convert_qa(
             "title_queries": title_queries,
             "mask_title": mask_title,
             "mask_overlap": mask_overlap,
+            "mask_overlap_splits": ["train"] if mask_overlap else [],
             "seed": seed,
             "max_queries": max_queries,
             "max_validation_queries": caps["validation"],

@@ -21,6 +21,12 @@ Optional, when a recall floor is asked for (``pruning-exec --min-recall R``)::
       "best_with_min_recall": {"metric": str, "min_recall": float, "threshold": float | null}
       # the best threshold by metric among those with recall >= min_recall; null when none reaches it
 
+and with ``pruning-exec --diagnose`` (pruning.diagnostics)::
+
+      "diagnostics": {"item_auc": float | null, "within_item_auc": float | null, "items_with_both_labels": int,
+                      "items_with_relevant": int, "hardest_items": [{"index", "query", "relevant",
+                      "lowest_relevant_score", "mean_score", "place_by_mean"}]}
+
 Rates are fractions in [0, 1] (percent only in renderings). Keep = positive; a context is kept when
 score >= threshold; compression = (TN+FN)/N. These keys are stable; callers may add top-level keys of
 their own (e.g. "model", "input_format", "ranking_scores", "timing", "scores_file"), and readers must
@@ -53,7 +59,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RESULT_KEYS = ("data", "n_queries", "n_contexts", "n_keep", "thresholds", "best", "items")
-OPTIONAL_KEYS = ("best_with_min_recall",)
+OPTIONAL_KEYS = ("best_with_min_recall", "diagnostics")
 ROW_KEYS = tuple(ThresholdRow.__dataclass_fields__)
 
 _METRIC_LABELS = {

@@ -177,12 +177,26 @@ def test_bad_option_combinations_are_user_errors(
 def test_mask_overlap_reaches_the_manifest_and_the_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = [*_train_and_dev(tmp_path, monkeypatch), "--k", "2", "--mask-overlap", "0.5"]
-    assert main([*argv, "--no-progress"]) == 0
+    from tests.test_lexical_mask import shared_term_doc
+
+    monkeypatch.setenv("PRUNING_CACHE", str(tmp_path / "cache"))
+    src = write_json(tmp_path / "train.json", shared_term_doc(8))
+    dev = write_json(tmp_path / "dev.json", shared_term_doc(3, tag="v"))
+    argv = ["--qa", str(src), "--validation", str(dev), "--k", "2", "--no-progress"]
+    assert main([*argv, "--mask-overlap", "0.5"]) == 0
+    assert main(argv) == 0
     out = tmp_path / "cache" / "data" / "train-k2-seed42-maskq0.5"
     assert f"wrote {out}" in capsys.readouterr().out
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["options"]["mask_overlap"] == 0.5
+
+    def texts(folder: str) -> list[list[str]]:
+        lines = (tmp_path / "cache" / "data" / folder / "train.jsonl").read_text(encoding="utf-8").splitlines()
+        return [json.loads(line)["texts"] for line in lines]
+
+    masked, plain = texts("train-k2-seed42-maskq0.5"), texts("train-k2-seed42")
+    changed = sum(m != p for m, p in zip(masked, plain, strict=True))
+    assert 0 < changed < len(plain)
 
 
 @pytest.mark.parametrize("share", ["1.5", "-0.1", "nan", "half"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,17 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise PruningError(f"{self.prog}: {message} (see --help)")
+
+
+def unit_interval(text: str, what: str) -> float:
+    """An argparse value in [0, 1]; anything else (a word, NaN, out of range) is a usage error naming `what`."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{what} {text!r} is outside [0, 1]")
+    return value
 
 
 def run_cli(body: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from pruning.cli._common import ArgumentParser, run_cli
+from pruning.cli._common import ArgumentParser, run_cli, unit_interval
 from pruning.errors import PruningError
 from pruning.qa_data import (
     QA_FORMATS,
@@ -96,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_share,
         default=0.0,
         metavar="SHARE",
-        help="share of question rows (0 to 1) whose passages lose the content terms (kanji, katakana, Latin, digit "
-        "runs) they share with the question, so they are matched by meaning (default 0)",
+        help="share of the train split's question rows (0 to 1) whose passages lose the terms they share with the "
+        "question (kanji/katakana pieces, whole Latin/digit words; pruning.lexical_mask), so that they are matched "
+        "by meaning (default 0; validation rows are never masked)",
     )
     parser.add_argument(
         "--teacher",
@@ -123,13 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must lie between 0 and 1, got {text}")
-    return value
+    return unit_interval(text, "share")
 
 
 def _default_name(args: argparse.Namespace) -> str:

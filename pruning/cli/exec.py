@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pruning.cli._common import ArgumentParser, run_cli, write_output
+from pruning.cli._common import ArgumentParser, run_cli, unit_interval, write_output
 from pruning.errors import PruningError
 from pruning.eval_data import EvalItem, load_eval_file
 from pruning.plots import PLOT_SUFFIXES
@@ -40,22 +39,12 @@ BEST_BY_CHOICES = ("f2.5", "f2_5", "f2", "f1", "precision", "recall", "accuracy"
 FORMATS = ("text", "markdown", "json")
 
 
-def _unit_interval(text: str, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{what} {text!r} is outside [0, 1]")
-    return value
-
-
 def _threshold(text: str) -> float:
-    return _unit_interval(text, "threshold")
+    return unit_interval(text, "threshold")
 
 
 def _recall(text: str) -> float:
-    return _unit_interval(text, "recall")
+    return unit_interval(text, "recall")
 
 
 def build_parser() -> argparse.ArgumentParser:
