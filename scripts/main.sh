@@ -30,9 +30,9 @@ mkdir -p "$RUN/eval"
   --thresholds 0.1 0.2 0.3 0.4 0.5 0.6 0.7 --format markdown \
   --output-json "$RUN/eval/pruning_data_ja_v3.json" --plot "$RUN/sweep_ja_v3.png"
 echo
-echo "== the same scores over a finer sweep =="
+echo "== the same scores over a finer sweep, with the best threshold at recall >= 99 % and where the scores go wrong =="
 .venv/bin/pruning-exec --scores "$RUN/eval/pruning_data_ja_v3.json" -j pruning-config/pruning_data_ja_v3.json \
   --thresholds 0.01 0.02 0.03 0.04 0.05 0.07 0.1 0.15 0.2 0.3 0.4 0.5 0.6 0.7 --format markdown \
-  --output-json "$RUN/ja_v3_fine_sweep.json"
+  --min-recall 0.99 --diagnose --output-json "$RUN/ja_v3_fine_sweep.json"
 echo
 echo "run directory: $RUN (final_model/, run_summary.json, log_history.json, loss_curves.png, eval/, sweep_ja_v3.png)"
