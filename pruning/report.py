@@ -137,7 +137,7 @@ def _row_at(result: dict[str, Any], t: float) -> ThresholdRow:
     for row in rows:
         if row.threshold == t:
             return row
-    raise ValueError(f"best threshold {t} is not among the rows")
+    raise ValueError(f"threshold {t} is not among the rows")
 
 
 def _best(result: dict[str, Any]) -> ThresholdRow:
