@@ -4,6 +4,10 @@ A row holds one query and K passages. Each passage becomes one pair, tokenized t
 template in a single call per batch. Token labels come from the character spans through the offset mapping:
 1 / 0 inside a relevant / irrelevant span, -100 for query, special and padding tokens and for passage tokens
 outside every span.
+
+`token_labels="reference"` reproduces the reference instead (pruning.reference_labels): its re-tokenised span
+positions, `longest_first` truncation, and only `input_ids` + `attention_mask` as model inputs (the reference
+never passed token type ids to the backbone).
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ import numpy as np
 import torch
 
 from pruning.losses import IGNORE_INDEX
+from pruning.reference_labels import passage_start, reference_token_labels
 from pruning.spans import token_span_index
+
+TOKEN_LABELS = ("offsets", "reference")
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +51,15 @@ class PruningCollator:
     tokenizer: Any
     max_length: int = 512
     target_column: str = "labels"
+    token_labels: str = "offsets"
     truncated_spans: int = field(default=0, init=False)
     total_spans: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.token_labels not in TOKEN_LABELS:
+            raise ValueError(
+                f"PruningCollator: token_labels must be one of {', '.join(TOKEN_LABELS)}, got {self.token_labels!r}"
+            )
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         queries, passages, spans, relevance, targets = [], [], [], [], []
@@ -56,22 +70,34 @@ class PruningCollator:
                 spans.append(row["context_spans"][p])
                 relevance.append(row["context_spans_relevance"][p])
                 targets.append(float(row[self.target_column][p]))
+        reference = self.token_labels == "reference"
         enc = self.tokenizer(
             queries,
             passages,
-            truncation="only_second",
+            truncation=True if reference else "only_second",  # True: the reference's longest_first
             max_length=self.max_length,
             padding=True,
             return_offsets_mapping=True,
             return_tensors="pt",
         )
         offsets = enc.pop("offset_mapping").tolist()
-        labels = []
+        labels, starts = [], {}
+        width = enc["input_ids"].shape[1]
         for i in range(len(passages)):
             seq_ids = enc.sequence_ids(i)
-            labels.append(token_labels_for_pair(offsets[i], seq_ids, spans[i], relevance[i]))
+            if reference:
+                if queries[i] not in starts:
+                    starts[queries[i]] = passage_start(self.tokenizer, queries[i])
+                labels.append(
+                    reference_token_labels(
+                        self.tokenizer, queries[i], passages[i], spans[i], relevance[i], width, starts[queries[i]]
+                    )
+                )
+            else:
+                labels.append(token_labels_for_pair(offsets[i], seq_ids, spans[i], relevance[i]))
             self._count_truncation(offsets[i], seq_ids, spans[i])
-        batch = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        inputs = ("input_ids", "attention_mask") if reference else ("input_ids", "attention_mask", "token_type_ids")
+        batch = {k: v for k, v in enc.items() if k in inputs}
         batch["labels"] = torch.tensor(labels, dtype=torch.long)
         batch["ranking_targets"] = torch.tensor(targets, dtype=torch.float32)
         return batch

@@ -2,7 +2,12 @@
 
 Strict by design: an unknown or misspelled key is an error naming it (with the nearest valid key), and every
 key is honoured. `training_args` takes HF `TrainingArguments` names plus this project's keys
-(`ranking_weight`, `pruning_weight`, `token_teacher_weight`, `head_learning_rate`, `evals_per_run`).
+(`ranking_weight`, `pruning_weight`, `token_teacher_weight`, `head_learning_rate`, `evals_per_run`,
+`loss_accumulation`).
+
+A top-level `compat: reference` (default `none`) switches on every behaviour of the reference implementation
+that made the seed's numbers (`COMPAT_PRESETS`); each is also a key of its own, and a key written in the
+config wins over the preset, so behaviours can be switched one at a time.
 """
 
 from __future__ import annotations
@@ -24,6 +29,23 @@ from pruning.errors import PruningError
 logger = logging.getLogger(__name__)
 
 SECTIONS = ("model_args", "data_args", "training_args")
+COMPAT_KEY = "compat"
+COMPAT_MODES = ("none", "reference")
+#: The keys `compat: reference` sets (unless the config sets them itself), with the reference's values.
+COMPAT_PRESETS: dict[str, dict[str, dict[str, str]]] = {
+    "none": {},
+    "reference": {
+        "model_args": {"head_input": "pre_final_norm"},
+        "data_args": {"token_labels": "reference"},
+        "training_args": {"loss_accumulation": "micro_batch_sum"},
+    },
+}
+#: Keys that take one of a fixed set of values.
+CHOICES = {
+    ("model_args", "head_input"): ("final", "pre_final_norm"),
+    ("data_args", "token_labels"): ("offsets", "reference"),
+    ("training_args", "loss_accumulation"): ("full_batch", "micro_batch_sum"),
+}
 
 
 @dataclass
@@ -43,6 +65,13 @@ class ModelArgs:
     random_init: bool = field(
         default=False, metadata={"help": "random backbone weights (smoke runs): only config + tokenizer are used"}
     )
+    head_input: str = field(
+        default="final",
+        metadata={
+            "help": "what the token head reads: final (last hidden state, after any final norm) or pre_final_norm "
+            "(the last layer's output before it, as the reference did under transformers 4.52)"
+        },
+    )
 
 
 @dataclass
@@ -61,6 +90,13 @@ class DataArgs:
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "first N training rows (smoke runs)"})
     max_eval_samples: int | None = field(default=None, metadata={"help": "first N validation rows"})
+    token_labels: str = field(
+        default="offsets",
+        metadata={
+            "help": "offsets: label tokens through the offset mapping; reference: the reference's re-tokenised "
+            "span positions ('v2' labels, longest_first truncation)"
+        },
+    )
 
 
 @dataclass
@@ -79,6 +115,13 @@ class PruningTrainingArguments(TrainingArguments):
     evals_per_run: int | None = field(
         default=None, metadata={"help": "evaluate every total_steps // N steps (the reference used 20)"}
     )
+    loss_accumulation: str = field(
+        default="full_batch",
+        metadata={
+            "help": "full_batch: under gradient accumulation the loss is the mean over the whole accumulated "
+            "batch; micro_batch_sum: each micro-batch's own mean, summed (the reference, transformers 4.52)"
+        },
+    )
 
 
 @dataclass
@@ -90,6 +133,14 @@ class RunConfig:
     training: PruningTrainingArguments
     source: Path
     raw: dict[str, Any]
+    compat: str = "none"
+    #: "section.key" → where its value came from: "config" (written there) or "compat: reference"
+    behaviour_sources: dict[str, str] = field(default_factory=dict)
+
+    def behaviours(self) -> dict[str, str]:
+        """The reference-switchable behaviours as resolved, e.g. {'model_args.head_input': 'final', ...}."""
+        objects = {"model_args": self.model, "data_args": self.data, "training_args": self.training}
+        return {f"{section}.{key}": getattr(objects[section], key) for section, key in CHOICES}
 
 
 def resolve_data_path(file: str, base: Path) -> Path:
@@ -116,8 +167,13 @@ def _check_keys(section: dict[str, Any], cls: type, where: str) -> None:
 def apply_overrides(raw: dict[str, Any], overrides: list[str], where: str) -> dict[str, Any]:
     """Apply `section.key=value` overrides (value parsed as YAML) to a raw config dict."""
     for item in overrides:
+        if item.split("=", 1)[0] == COMPAT_KEY:
+            raw[COMPAT_KEY] = _parse_value(item.split("=", 1)[1])
+            continue
         if "=" not in item or "." not in item.split("=", 1)[0]:
-            raise PruningError(f"override {item!r}: expected section.key=value, e.g. training_args.seed=7")
+            raise PruningError(
+                f"override {item!r}: expected section.key=value (e.g. training_args.seed=7) or compat=MODE"
+            )
         dotted, value = item.split("=", 1)
         section, key = dotted.split(".", 1)
         if section not in SECTIONS:
@@ -208,9 +264,12 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     if not isinstance(raw, dict):
         raise PruningError(f"{path}: top level must be a mapping with {', '.join(SECTIONS)}")
     for key in raw:
-        if key not in SECTIONS:
-            raise PruningError(f"{path}: unknown section {key!r}{_suggest(key, list(SECTIONS))}")
+        if key not in (*SECTIONS, COMPAT_KEY):
+            raise PruningError(f"{path}: unknown section {key!r}{_suggest(key, [*SECTIONS, COMPAT_KEY])}")
     raw = apply_overrides(raw, overrides or [], str(path))
+    compat = raw.get(COMPAT_KEY, "none")
+    if compat not in COMPAT_MODES:
+        raise PruningError(f"{path}: '{COMPAT_KEY}': expected one of {', '.join(COMPAT_MODES)}, got {compat!r}")
     sections = {}
     for name, cls in (
         ("model_args", ModelArgs),
@@ -222,6 +281,11 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
             raise PruningError(f"{path}: section {name!r} must be a mapping")
         _check_keys(section, cls, f"{path}: {name}")
         sections[name] = dict(section)
+    sources = _apply_compat(sections, compat)
+    for (name, key), allowed in CHOICES.items():
+        value = sections[name].get(key)
+        if value is not None and value not in allowed:
+            raise PruningError(f"{path}: {name}: {key!r} must be one of {', '.join(allowed)}, got {value!r}")
     if "model_name_or_path" not in sections["model_args"]:
         raise PruningError(f"{path}: model_args: 'model_name_or_path' is required")
     data = sections["data_args"]
@@ -265,7 +329,21 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         ):
             if value is not None:
                 raise PruningError(f"{path}: {where}: {key!r} needs a validation split (validation_split is null)")
-    return RunConfig(model_args, data_args, training_args, path, raw)
+    return RunConfig(model_args, data_args, training_args, path, raw, compat, sources)
+
+
+def _apply_compat(sections: dict[str, dict[str, Any]], compat: str) -> dict[str, str]:
+    """Fill in the preset's values where the config is silent; return where each behaviour's value came from."""
+    sources = {}
+    for name, key in CHOICES:
+        if key in sections[name]:
+            sources[f"{name}.{key}"] = "config"
+        elif key in COMPAT_PRESETS[compat].get(name, {}):
+            sections[name][key] = COMPAT_PRESETS[compat][name][key]
+            sources[f"{name}.{key}"] = f"{COMPAT_KEY}: {compat}"
+        else:
+            sources[f"{name}.{key}"] = "default"
+    return sources
 
 
 def _check_types(obj: Any, where: str) -> None:

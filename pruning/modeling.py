@@ -1,7 +1,7 @@
 """The pruner: a one-logit sequence-classification backbone plus a per-token keep/drop head.
 
 One directory holds a saved model:
-    pruner_config.json    format version, backbone class, head settings
+    pruner_config.json    format version, backbone class, head settings (incl. which hidden state it reads)
     config.json           the backbone's own HF config
     model.safetensors     backbone weights under `backbone.*`, head weights under `pruning_head.*`
     tokenizer files
@@ -28,7 +28,15 @@ logger = logging.getLogger(__name__)
 
 PRUNER_CONFIG = "pruner_config.json"
 WEIGHTS = "model.safetensors"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+#: What the token head reads. `final`: the backbone's last hidden state as its own classifier sees it (after a
+#: final norm, where the architecture has one, e.g. ModernBERT). `pre_final_norm`: the last encoder layer's
+#: output before that norm, as the reference read it under transformers 4.52. Backbones without a final norm
+#: (BERT, XLM-R) give the same tensor either way.
+HEAD_INPUTS = ("final", "pre_final_norm")
+#: Attribute names under which a backbone's base model keeps a norm applied after its last layer.
+FINAL_NORM_NAMES = ("final_norm", "norm")
 
 
 @dataclass
@@ -43,20 +51,49 @@ class PrunerOutput:
         return torch.softmax(self.token_logits.float(), dim=-1)[..., 1]
 
 
+def final_norm_module(backbone: nn.Module) -> nn.Module | None:
+    """The norm a backbone applies after its last encoder layer, or None (BERT and XLM-R have none)."""
+    base = getattr(backbone, "base_model", backbone)
+    for name in FINAL_NORM_NAMES:
+        module = getattr(base, name, None)
+        if isinstance(module, nn.Module):
+            return module
+    return None
+
+
 class ContextPruner(nn.Module):
-    """Backbone (AutoModelForSequenceClassification, one logit) + Dropout → Linear(hidden → 2) on every token."""
+    """Backbone (AutoModelForSequenceClassification, one logit) + Dropout → Linear(hidden → 2) on every token.
+
+    The head's input is taken with a forward hook, not from `hidden_states[-1]`, whose meaning changed between
+    transformers 4 and 5 for backbones with a final norm (see HEAD_INPUTS).
+    """
 
     # Our loss normalises over the whole accumulated batch itself (see PruningTrainer).
     accepts_loss_kwargs = True
 
-    def __init__(self, backbone: transformers.PreTrainedModel, head_dropout: float = 0.0):
+    def __init__(self, backbone: transformers.PreTrainedModel, head_dropout: float = 0.0, head_input: str = "final"):
         super().__init__()
         if getattr(backbone.config, "num_labels", None) != 1:
             raise ValueError(f"ContextPruner: backbone must have num_labels=1, got {backbone.config.num_labels}")
+        if head_input not in HEAD_INPUTS:
+            raise ValueError(f"ContextPruner: head_input must be one of {', '.join(HEAD_INPUTS)}, got {head_input!r}")
         self.backbone = backbone
         self.head_dropout = head_dropout
+        self.head_input = head_input
         hidden = backbone.config.hidden_size
         self.pruning_head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(hidden, 2))
+        self._head_features: torch.Tensor | None = None
+        norm = final_norm_module(backbone) if head_input == "pre_final_norm" else None
+        if norm is not None:
+            norm.register_forward_pre_hook(self._keep_norm_input)
+        else:
+            backbone.base_model.register_forward_hook(self._keep_base_output)
+
+    def _keep_norm_input(self, module: nn.Module, args: tuple) -> None:
+        self._head_features = args[0]
+
+    def _keep_base_output(self, module: nn.Module, args: tuple, output) -> None:
+        self._head_features = output[0]
 
     @property
     def config(self) -> transformers.PretrainedConfig:
@@ -70,10 +107,13 @@ class ContextPruner(nn.Module):
         classifier_dropout: float | None = None,
         config_overrides: dict | None = None,
         random_init: bool = False,
+        head_input: str = "final",
     ) -> ContextPruner:
         """Start a pruner from a backbone (hub id or local directory); the head is freshly initialised.
 
-        `random_init` builds the backbone from its (overridden) config with random weights, for smoke runs.
+        Weights are always loaded in float32, whatever dtype the checkpoint records (mixed precision comes from
+        autocast during training). `random_init` builds the backbone from its (overridden) config with random
+        weights, for smoke runs.
         """
         overrides = {"num_labels": 1, **(config_overrides or {})}
         if classifier_dropout is not None:
@@ -85,12 +125,14 @@ class ContextPruner(nn.Module):
                     raise PruningError(f"backbone {name_or_path!r}: config has no field {key!r} to override")
                 setattr(config, key, value)
             if random_init:
-                backbone = AutoModelForSequenceClassification.from_config(config)
+                backbone = AutoModelForSequenceClassification.from_config(config, dtype=torch.float32)
             else:
-                backbone = AutoModelForSequenceClassification.from_pretrained(name_or_path, config=config)
+                backbone = AutoModelForSequenceClassification.from_pretrained(
+                    name_or_path, config=config, dtype=torch.float32
+                )
         except (OSError, ValueError) as exc:
             raise PruningError(f"cannot load backbone {name_or_path!r}: {exc}") from None
-        return cls(backbone, head_dropout)
+        return cls(backbone, head_dropout, head_input)
 
     def forward(
         self,
@@ -99,8 +141,15 @@ class ContextPruner(nn.Module):
         token_type_ids: torch.Tensor | None = None,
     ) -> PrunerOutput:
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True, **extra)
-        hidden = out.hidden_states[-1]
+        self._head_features = None
+        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask, **extra)
+        hidden, self._head_features = self._head_features, None
+        if hidden is None or hidden.shape[:2] != input_ids.shape:
+            got = None if hidden is None else tuple(hidden.shape)
+            raise RuntimeError(
+                f"ContextPruner: the {self.head_input!r} head input has shape {got}, expected {tuple(input_ids.shape)}"
+                " + (hidden,); this backbone's forward does not fit the hook (e.g. an unpadded attention path)"
+            )
         return PrunerOutput(ranking_logits=out.logits.squeeze(-1), token_logits=self.pruning_head(hidden))
 
     def freeze_lower_layers(self, n_layers: int) -> int:
@@ -134,7 +183,12 @@ class ContextPruner(nn.Module):
         meta = {
             "format_version": FORMAT_VERSION,
             "backbone_class": type(self.backbone).__name__,
-            "head": {"type": "dropout_linear", "dropout": self.head_dropout, "num_classes": 2},
+            "head": {
+                "type": "dropout_linear",
+                "dropout": self.head_dropout,
+                "num_classes": 2,
+                "input": self.head_input,
+            },
             "hidden_size": self.backbone.config.hidden_size,
         }
         (directory / PRUNER_CONFIG).write_text(json.dumps(meta, indent=2) + "\n")
@@ -157,10 +211,9 @@ class ContextPruner(nn.Module):
             raise PruningError(f"{meta_path}: invalid JSON ({exc})") from None
         if not isinstance(meta, dict):
             raise PruningError(f"{meta_path}: top level must be an object, got {type(meta).__name__}")
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise PruningError(
-                f"{meta_path}: field 'format_version': {meta.get('format_version')!r}, expected {FORMAT_VERSION}"
-            )
+        version = meta.get("format_version")
+        if version not in (1, FORMAT_VERSION) or isinstance(version, bool):
+            raise PruningError(f"{meta_path}: field 'format_version': {version!r}, expected 1 or {FORMAT_VERSION}")
         backbone_cls = getattr(transformers, str(meta.get("backbone_class")), None)
         if backbone_cls is None:
             raise PruningError(f"{meta_path}: field 'backbone_class': unknown class {meta.get('backbone_class')!r}")
@@ -171,11 +224,16 @@ class ContextPruner(nn.Module):
         dropout = head.get("dropout") if isinstance(head, dict) else None
         if not isinstance(dropout, int | float) or isinstance(dropout, bool) or not 0 <= dropout < 1:
             raise PruningError(f"{meta_path}: field 'head.dropout': expected a number in [0, 1), got {dropout!r}")
+        # Version 1 did not record the head input: its code read hidden_states[-1] under transformers 5, which is
+        # the output after any final norm, i.e. `final`.
+        head_input = head.get("input") if version == FORMAT_VERSION else "final"
+        if head_input not in HEAD_INPUTS:
+            raise PruningError(f"{meta_path}: field 'head.input': expected one of {HEAD_INPUTS}, got {head_input!r}")
         try:
             backbone = backbone_cls(AutoConfig.from_pretrained(directory))
         except (OSError, ValueError) as exc:
             raise PruningError(f"{directory}: cannot read the backbone config ({exc})") from None
-        model = cls(backbone, float(dropout))
+        model = cls(backbone, float(dropout), head_input)
         try:
             state = load_file(str(weights_path))
         except (SafetensorError, OSError) as exc:

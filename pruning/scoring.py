@@ -7,6 +7,17 @@ Input formats:
   seed  the seed evaluator's layout: one sequence `query + sep_token + "".join(contexts)` (for comparability
         with the seed baseline; unlike the seed, scores cover exactly each context's tokens).
 A passage too long for one window is split into windows of whole contexts, so every context is scored once.
+
+Ranges (which positions make a context's score):
+  exact     (default) exactly the tokens whose first character lies in the context (offset mapping);
+  reference the seed evaluator's ranges, reproduced exactly (`seed` format only; docs/reference.md §4): a
+            context not ending in 。 or . gets 。 appended for tokenisation, one sequence truncated at max_length
+            (no windows), cumulative token counts that sit one token to the right of each context, and an
+            empty range counts as keep (score 1.0).
+Rules (how a range's keep probabilities become one score; kept when score >= threshold):
+  mean      the mean keep probability (the Provence rule, the seed's default);
+  majority  the ceil(n/2)-th largest probability, i.e. kept when at least half the positions reach the
+            threshold (the seed's --use-majority).
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ from tqdm.auto import tqdm
 from pruning.errors import PruningError
 from pruning.eval_data import EvalItem
 from pruning.modeling import ContextPruner
-from pruning.spans import INPUT_FORMATS, join_contexts, token_span_index
+from pruning.spans import INPUT_FORMATS, RANGES, RULES, join_contexts, token_span_index
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +57,40 @@ class ScoredItem:
 
 
 DEFAULT_MAX_LENGTH = 512
+#: The score of an empty reference range: the seed evaluator kept such a context at every threshold.
+EMPTY_RANGE_SCORE = 1.0
+
+
+def context_score(probabilities: np.ndarray, rule: str = "mean") -> float:
+    """One context's score from its positions' keep probabilities (see the module docstring)."""
+    if probabilities.size == 0:
+        return EMPTY_RANGE_SCORE
+    if rule == "majority":
+        half = -(-probabilities.size // 2)  # count(p >= t) >= n / 2  <=>  the ceil(n/2)-th largest p >= t
+        return float(np.sort(probabilities)[::-1][half - 1])
+    return float(probabilities.mean())
+
+
+def reference_contexts(contexts: Sequence[str]) -> list[str]:
+    """The seed evaluator's tokenisation text: 。 appended to each context that ends in neither 。 nor ."""
+    return [c if c.endswith(("。", ".")) else c + "。" for c in contexts]
+
+
+def reference_ranges(tokenizer, query: str, contexts: Sequence[str], max_length: int) -> tuple[list[int], list[range]]:
+    """The seed evaluator's input ids and per-context position ranges (docs/reference.md §4).
+
+    start_0 = len(ids(query + sep)) (special tokens, not truncated); end_i = len(ids(query + sep + c_1 … c_i))
+    (special tokens, truncated at max_length). Both count the trailing end token, hence the shift right.
+    """
+    prefix = query + (tokenizer.sep_token or "")
+    texts = reference_contexts(contexts)
+    cumulative = ["".join(texts[: i + 1]) for i in range(len(texts))]
+    encoded = tokenizer([prefix + c for c in cumulative], truncation=True, max_length=max_length)["input_ids"]
+    start = len(tokenizer(prefix, truncation=False)["input_ids"])
+    ends = [len(ids) for ids in encoded]
+    n = len(encoded[-1])
+    bounds = zip([start, *ends[:-1]], ends, strict=True)
+    return list(encoded[-1]), [range(min(a, n), min(b, n)) for a, b in bounds]
 
 
 def max_positions(config) -> int | None:
@@ -84,9 +129,17 @@ class ContextScorer:
         batch_size: int = 32,
         input_format: str = "pair",
         device: str | torch.device | None = None,
+        ranges: str = "exact",
+        rule: str = "mean",
     ):
         if input_format not in INPUT_FORMATS:
             raise PruningError(f"input format {input_format!r}: expected one of {', '.join(INPUT_FORMATS)}")
+        if ranges not in RANGES:
+            raise PruningError(f"ranges {ranges!r}: expected one of {', '.join(RANGES)}")
+        if rule not in RULES:
+            raise PruningError(f"rule {rule!r}: expected one of {', '.join(RULES)}")
+        if ranges == "reference" and input_format != "seed":
+            raise PruningError("reference ranges belong to the seed evaluator's input: use input format 'seed'")
         if batch_size < 1:
             raise PruningError(f"batch size must be >= 1, got {batch_size}")
         limit = max_positions(model.config)
@@ -101,7 +154,10 @@ class ContextScorer:
         self.input_format = input_format
         self.device = resolve_device(device)
         self.model.to(self.device)
+        self.ranges = ranges
+        self.rule = rule
         self.truncated_contexts = 0
+        self.empty_ranges = 0
 
     # ---- windows -----------------------------------------------------------------------------------
 
@@ -141,7 +197,18 @@ class ContextScorer:
         types = enc["token_type_ids"][i] if "token_type_ids" in enc else None
         return _Window(item, ctx_ids, list(enc["input_ids"][i]), types, context_tokens)
 
+    def _reference_window(self, item: int, it: EvalItem) -> _Window:
+        ids, ranges = reference_ranges(self.tokenizer, it.query, it.contexts, self.max_length)
+        empty = sum(1 for r in ranges if len(r) == 0)
+        if empty:
+            self.empty_ranges += empty
+            logger.warning("item %d: %d contexts have an empty reference range: kept, as the seed did", item, empty)
+        positions = [np.arange(r.start, r.stop, dtype=np.int64) for r in ranges]
+        return _Window(item, list(range(len(it.contexts))), ids, None, positions)
+
     def _windows_for(self, items: Sequence[EvalItem], start: int) -> list[_Window]:
+        if self.ranges == "reference":
+            return [self._reference_window(start + i, it) for i, it in enumerate(items)]
         joined = [join_contexts(it.contexts, "" if self.input_format == "seed" else None) for it in items]
         enc = self._encode([it.query for it in items], [p for p, _ in joined], truncate=False)
         windows = []
@@ -217,7 +284,7 @@ class ContextScorer:
                 probs, logits = self._forward(chunk)
                 for w, p, logit in zip(chunk, probs, logits, strict=True):
                     for k, ctx in enumerate(w.contexts):
-                        scores[w.item][ctx] = float(p[w.context_tokens[k]].mean())
+                        scores[w.item][ctx] = context_score(p[w.context_tokens[k]], self.rule)
                     ranking[w.item] = max(ranking[w.item], logit)
                     n_windows[w.item] += 1
                     bar.update(len(w.contexts))

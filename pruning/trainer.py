@@ -1,9 +1,14 @@
 """PruningTrainer: an HF Trainer whose loss is `pruning.losses.pruning_loss`, with both components logged.
 
-Under gradient accumulation the token cross-entropy is normalised by the labelled tokens of the whole
-accumulated batch (the Trainer's `num_items_in_batch`), and the ranking MSE by the number of micro-batches, so
-the logged `loss`, `ranking_loss` and `pruning_loss` are full-batch means, not multiplied by the accumulation
-factor (a bug of the reference implementation).
+Under gradient accumulation (`loss_accumulation="full_batch"`, the default) the token cross-entropy is
+normalised by the labelled tokens of the whole accumulated batch (the Trainer's `num_items_in_batch`), and the
+ranking MSE by the number of micro-batches, so the logged `loss`, `ranking_loss` and `pruning_loss` are
+full-batch means.
+
+`loss_accumulation="micro_batch_sum"` reproduces the reference under transformers 4.52: each micro-batch's loss
+is its own mean and is not divided by the accumulation count, so gradients are summed over micro-batches and the
+logged `loss` is that sum (accumulation × a mean). The logged components stay means over the micro-batches, so
+they compare across both modes.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from transformers import Trainer
 from pruning.losses import LossParts, pruning_loss
 
 COMPONENTS = ("ranking_loss", "pruning_loss")
+LOSS_ACCUMULATION = ("full_batch", "micro_batch_sum")
 
 
 def is_head_parameter(name: str) -> bool:
@@ -33,9 +39,16 @@ class PruningTrainer(Trainer):
         pruning_weight: float = 1.0,
         head_learning_rate: float | None = None,
         token_teacher_weight: float = 0.0,
+        loss_accumulation: str = "full_batch",
         **kwargs,
     ):
+        if loss_accumulation not in LOSS_ACCUMULATION:
+            raise ValueError(
+                f"PruningTrainer: loss_accumulation must be one of {', '.join(LOSS_ACCUMULATION)}, "
+                f"got {loss_accumulation!r}"
+            )
         super().__init__(*args, **kwargs)
+        self.loss_accumulation = loss_accumulation
         self.ranking_weight = ranking_weight
         self.pruning_weight = pruning_weight
         self.head_learning_rate = head_learning_rate
@@ -91,10 +104,13 @@ class PruningTrainer(Trainer):
         return parts, outputs
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        parts, outputs = self._parts(model, inputs, num_items_in_batch if model.training else None)
+        full_batch = model.training and self.loss_accumulation == "full_batch"
+        parts, outputs = self._parts(model, inputs, num_items_in_batch if full_batch else None)
         if model.training:
-            self._train_sums["ranking_loss"] += parts.ranking.detach().item()
-            self._train_sums["pruning_loss"] += parts.pruning.detach().item()
+            # full_batch parts are already scaled to sum to the step's mean; micro-batch means are averaged here
+            share = 1.0 if full_batch else 1.0 / self.current_gradient_accumulation_steps
+            self._train_sums["ranking_loss"] += parts.ranking.detach().item() * share
+            self._train_sums["pruning_loss"] += parts.pruning.detach().item() * share
         return (parts.total, outputs) if return_outputs else parts.total
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):

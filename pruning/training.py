@@ -83,11 +83,14 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
         classifier_dropout=margs.classifier_dropout,
         config_overrides=margs.config_overrides,
         random_init=margs.random_init,
+        head_input=margs.head_input,
     )
     if margs.freeze_layers:
         frozen = model.freeze_lower_layers(margs.freeze_layers)
         logger.info("froze the embeddings and %d layers: %.1f M parameters", margs.freeze_layers, frozen / 1e6)
-    collator = PruningCollator(tokenizer, max_length=margs.max_length, target_column=target)
+    collator = PruningCollator(
+        tokenizer, max_length=margs.max_length, target_column=target, token_labels=dargs.token_labels
+    )
     trainer = PruningTrainer(
         model=model,
         args=targs,
@@ -99,7 +102,10 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
         pruning_weight=targs.pruning_weight,
         head_learning_rate=targs.head_learning_rate,
         token_teacher_weight=targs.token_teacher_weight,
+        loss_accumulation=targs.loss_accumulation,
     )
+    if config.compat != "none":
+        logger.info("compat: %s: %s", config.compat, config.behaviours())
     started = time.perf_counter()
     result = trainer.train()
     train_seconds = time.perf_counter() - started
@@ -121,6 +127,8 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
             "global_steps": trainer.state.global_step,
             "eval_steps": targs.eval_steps,
             "output_dir": str(out_dir),
+            "compat": config.compat,
+            "behaviours": {k: [v, config.behaviour_sources.get(k, "default")] for k, v in config.behaviours().items()},
         },
         **provenance,
         "device": _device_name(),

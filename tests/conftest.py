@@ -39,6 +39,39 @@ def build_tiny_tokenizer(texts: list[str]):
     )
 
 
+def build_char_tokenizer():
+    """A character-level tokenizer (one token per character, spaces as "▁", XLM-R pair template), so that token
+    positions in hand-worked examples can be counted by eye."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    chars = "▁abcdefghijklmnopqrstuvwxyz.?,東京大阪雨晴。です日本"
+    tok = Tokenizer(models.Unigram([(t, 0.0) for t in specials] + [(c, -1.0) for c in chars], unk_id=3))
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    tok.add_special_tokens(specials)
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        model_max_length=64,
+    )
+
+
+@pytest.fixture(scope="session")
+def char_tokenizer():
+    return build_char_tokenizer()
+
+
 def _corpus() -> list[str]:
     rows = make_rows(40, seed=123)
     texts = [r["query"] for r in rows] + [t for r in rows for t in r["texts"]]

@@ -2,10 +2,14 @@
 
     pruning-exec (-m MODEL_DIR | --scores SCORES.json) -j pruning-config/pruning_data_ja_v3.json \\
         --thresholds 0.1 0.2 0.3 0.4 0.5 0.6 0.7 [--best-by f2.5] [--min-recall 0.99] [--diagnose] \\
-        [--format text|markdown|json] [--output-json OUT.json] [--batch-size 8] [--input-format pair|seed]
+        [--format text|markdown|json] [--output-json OUT.json] [--batch-size 8] [--input-format pair|seed] \\
+        [--ranges exact|reference] [--use-majority]
+    pruning-exec -m MODEL_DIR -q QUERY -c CTX [CTX ...] [--thresholds ...] [--format text|json]
 
 -m scores every context with a saved pruner (pruning.scoring); SCORES.json is a result file of an earlier run
-(its "items" are read; see pruning.report). Bad input gives one line on stderr and exit status 2.
+(its "items" are read; see pruning.report). `--input-format seed --ranges reference` is the seed's evaluator
+exactly. -q/-c is the seed's single-example mode: one line per threshold with the deleted contexts in <del>.
+Bad input gives one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pruning.report import (
     render_markdown,
     render_text,
 )
-from pruning.spans import INPUT_FORMATS
+from pruning.spans import INPUT_FORMATS, RANGES
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
         dest="data",
         metavar="DATA.json",
         type=Path,
-        required=True,
         help="evaluation file: a JSON list of {query, contexts, labels[, reasoning]}",
     )
+    parser.add_argument("-q", "--query", help="single-example mode (with -m and -c): the query")
+    parser.add_argument("-c", "--contexts", metavar="CTX", nargs="+", help="single-example mode: the contexts")
     parser.add_argument(
         "--thresholds",
         metavar="T",
@@ -106,6 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="pair: the training format (default); seed: the seed evaluator's single sequence, for comparability",
     )
     model.add_argument(
+        "--ranges",
+        choices=RANGES,
+        help="exact: each context's own tokens (default); reference: the seed evaluator's shifted cumulative "
+        "ranges, reproduced exactly (needs --input-format seed; batch size defaults to 1, as the seed's)",
+    )
+    model.add_argument(
+        "--use-majority",
+        action="store_true",
+        default=None,
+        help="keep a context when at least half its positions reach the threshold (the seed's option), "
+        "instead of when their mean does",
+    )
+    model.add_argument(
         "--max-length", type=_positive, help="tokens per window (default 512, or fewer if the model holds fewer)"
     )
     model.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
@@ -117,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
 MODEL_OPTION_DEFAULTS = {
     "batch_size": 8,
     "input_format": "pair",
+    "ranges": "exact",
+    "use_majority": False,
     "max_length": None,
     "device": None,
     "no_progress": False,
@@ -125,11 +145,15 @@ MODEL_OPTION_DEFAULTS = {
 
 def _model_options(args: argparse.Namespace) -> None:
     """With --scores the scoring options would be ignored: an error; with -m, fill in their defaults."""
+    if args.scores is None and args.batch_size is None and args.ranges == "reference":
+        args.batch_size = 1  # the seed scored one item per forward pass: no padding enters the numbers
     for dest, default in MODEL_OPTION_DEFAULTS.items():
         if args.scores is not None and getattr(args, dest) is not None:
             raise PruningError(f"--{dest.replace('_', '-')} applies to scoring with -m, not to --scores")
         if getattr(args, dest) is None:
             setattr(args, dest, default)
+    if args.ranges == "reference" and args.input_format != "seed":
+        raise PruningError("--ranges reference is the seed evaluator's: it needs --input-format seed")
 
 
 def _positive(text: str) -> int:
@@ -168,6 +192,8 @@ def score_with_model(args: argparse.Namespace, items: Sequence[EvalItem]) -> tup
         batch_size=args.batch_size,
         input_format=args.input_format,
         device=args.device,
+        ranges=args.ranges,
+        rule="majority" if args.use_majority else "mean",
     )
     started = time.perf_counter()
     scored = scorer.score(items, progress=not args.no_progress)
@@ -176,6 +202,8 @@ def score_with_model(args: argparse.Namespace, items: Sequence[EvalItem]) -> tup
     extra = {
         "model": str(args.model),
         "input_format": args.input_format,
+        "ranges": args.ranges,
+        "rule": scorer.rule,
         "ranking_logits": [s.ranking_logit for s in scored],
         "timing": {
             "seconds": round(seconds, 3),
@@ -184,6 +212,7 @@ def score_with_model(args: argparse.Namespace, items: Sequence[EvalItem]) -> tup
             "device": str(scorer.device),
             "windows": sum(s.windows for s in scored),
             "contexts_truncated": scorer.truncated_contexts,
+            "empty_ranges": scorer.empty_ranges,
         },
     }
     logger.info("scored %d contexts in %.1f s (%.1f contexts/s)", n_contexts, seconds, n_contexts / max(seconds, 1e-9))
@@ -222,11 +251,44 @@ def report(args: argparse.Namespace, result: dict[str, Any]) -> None:
         print(render_diagnostics(result["diagnostics"]))
 
 
+def _check_sources(args: argparse.Namespace) -> None:
+    """-j for a sweep; -q with -c (and -m) for the single-example mode; never both."""
+    single = args.query is not None or args.contexts is not None
+    if single:
+        if args.data is not None:
+            raise PruningError("-q/-c (one example) and -j (an evaluation file) exclude each other")
+        if args.query is None or args.contexts is None:
+            raise PruningError("the single-example mode needs both -q QUERY and -c CTX [CTX ...]")
+        if args.model is None:
+            raise PruningError("the single-example mode scores with a model: give -m MODEL_DIR")
+        extras = [
+            flag
+            for flag, value in (
+                ("--output-json", args.output_json),
+                ("--plot", args.plot),
+                ("--min-recall", args.min_recall),
+                ("--diagnose", args.diagnose or None),
+            )
+            if value is not None
+        ]
+        if extras:
+            raise PruningError(f"{extras[0]} needs labels: it applies to -j, not to the single-example mode")
+        if args.format == "markdown":
+            raise PruningError("--format markdown applies to -j; the single-example mode prints text or json")
+    elif args.data is None:
+        raise PruningError("give -j DATA.json (an evaluation file), or -q QUERY -c CTX ... (one example)")
+
+
 def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if len(set(args.thresholds)) != len(args.thresholds):
         raise PruningError("--thresholds: each threshold may be given only once")
+    _check_sources(args)
     _model_options(args)
+    if args.query is not None:
+        from pruning.cli.single import run_single
+
+        return run_single(args)
     if args.plot is not None and args.plot.suffix.lower() not in PLOT_SUFFIXES:
         raise PruningError(f"--plot {args.plot}: the file name must end in {', '.join(PLOT_SUFFIXES)}")
     items = load_eval_file(args.data)

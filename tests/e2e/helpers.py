@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from pruning.cli.exec import main as exec_main
 from pruning.config import load_config
+from pruning.regression import Bands, capture, compare, load_baseline, load_run, render_table
 from pruning.training import train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,3 +39,29 @@ def evaluate(run_dir: Path, data: Path, *extra: str, thresholds: list[str] = SEE
     code = exec_main([*argv, "--format", "markdown", "--output-json", str(out), "--no-progress", *extra])
     assert code == 0, f"pruning-exec exited {code} on {data}"
     return json.loads(out.read_text(encoding="utf-8"))
+
+
+def check_captured_baseline(run_dir: Path, path: Path, bands: Bands, force: bool, captured_from: str) -> None:
+    """The checking engine over a whole run against a baseline captured from an earlier run.
+
+    Like pytest-regressions, --force-regen rewrites the baseline only when the run no longer matches it, or when
+    the baseline lacks fields a capture now records (e.g. provenance added later); a missing baseline is
+    captured. Either way the test then fails once, so that the new file gets reviewed before it is committed.
+    """
+    run = load_run(run_dir)
+    fresh = capture(run, bands)
+    comparison = None
+    if path.is_file():
+        baseline = load_baseline(path)
+        baseline["bands"] = vars(bands)
+        comparison = compare(run, baseline, str(path.relative_to(ROOT)))
+        print(render_table(comparison))
+        stale = [k for k, v in fresh.items() if v is not None and baseline.get(k) is None]
+        if comparison.ok and not (force and stale):
+            return
+    if force or comparison is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh["captured_from"] = captured_from
+        path.write_text(json.dumps(fresh, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        pytest.fail(f"{'regenerated' if comparison else 'captured'} {path.relative_to(ROOT)}: review it and rerun")
+    pytest.fail("\n" + render_table(comparison))

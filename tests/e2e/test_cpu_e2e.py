@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from pruning.cache import cache_root
-from pruning.regression import Bands, capture, compare, load_baseline, load_run, render_table
+from pruning.regression import Bands
 from tests.shared import require_shared
 
-from .helpers import CONFIG_DIR, CPU_E2E_THRESHOLDS, EVAL_FILES, ROOT, evaluate, train_run
+from .helpers import CONFIG_DIR, CPU_E2E_THRESHOLDS, EVAL_FILES, ROOT, check_captured_baseline, evaluate, train_run
 
 pytestmark = pytest.mark.cpu_e2e
 
@@ -96,26 +96,12 @@ def test_loss_trajectory(run_dir, num_regression):
 
 
 def test_engine_against_captured_baseline(run_dir, request):
-    """The checking engine over the whole run. Like pytest-regressions, --force-regen rewrites the captured
-    baseline only when the run no longer matches it, or when the baseline lacks fields a capture now records
-    (e.g. provenance added later), and then fails once so the diff gets reviewed. Its `setup: code` row names
-    the commit the baseline was captured at, so it says "differs" on every later commit: that is its job."""
-    path = ROOT / "baselines" / "test_cpu_e2e" / "run_baseline.json"
-    run = load_run(run_dir)
-    fresh = capture(run, BANDS)
-    force = request.config.getoption("force_regen")
-    comparison = None
-    if path.is_file():
-        baseline = load_baseline(path)
-        baseline["bands"] = vars(BANDS)
-        comparison = compare(run, baseline, str(path.relative_to(ROOT)))
-        print(render_table(comparison))
-        stale = [k for k, v in fresh.items() if v is not None and baseline.get(k) is None]
-        if comparison.ok and not (force and stale):
-            return
-    if force or comparison is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fresh["captured_from"] = "tests/e2e/test_cpu_e2e.py (pruning-config/e5-small-cpu-e2e.yaml)"
-        path.write_text(json.dumps(fresh, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        pytest.fail(f"regenerated {path.relative_to(ROOT)}: review the diff and rerun")
-    pytest.fail("\n" + render_table(comparison))
+    """The checking engine over the whole run. Its `setup: code` row names the commit the baseline was captured
+    at, so it says "differs" on every later commit: that is its job."""
+    check_captured_baseline(
+        run_dir,
+        ROOT / "baselines" / "test_cpu_e2e" / "run_baseline.json",
+        BANDS,
+        request.config.getoption("force_regen"),
+        "tests/e2e/test_cpu_e2e.py (pruning-config/e5-small-cpu-e2e.yaml)",
+    )

@@ -1,24 +1,32 @@
-"""Nightly: reproduce the seed run on a GPU and check the user's recorded acceptance list.
+"""Nightly: reproduce the seed run on a GPU and check the user's recorded acceptance list; check the corrected
+pipeline against its own captured baseline.
 
-Trains pruning-config/jpre-xs-msmarco-ja-minimal.yaml (hub model + hub dataset, bf16, seed 42), evaluates
-pruning_data_ja_v3.json at 0.1 … 0.7 in the seed's input format, and checks against
-baselines/seed_jpre-xs-minimal_20250730.yaml through the checking engine. Skips, saying which, when CUDA, the
-model or the dataset is missing. For air-gapped GPU hosts: PRUNING_GPU_MODEL (local model directory) and
-PRUNING_GPU_DATA (directory with train.* / validation.* json/jsonl/parquet files, shards `train-*` too).
+1. test_seed_reproduction trains pruning-config/jpre-xs-msmarco-ja-minimal.yaml as written (`compat:
+   reference`: the reference implementation that made the seed's numbers; hub model + hub dataset, bf16, seed
+   42), evaluates pruning_data_ja_v3.json at 0.1 … 0.7 with the seed's evaluator (`--input-format seed
+   --ranges reference`), and checks baselines/seed_jpre-xs-minimal_20250730.yaml through the checking engine.
+2. test_corrected_pipeline trains the same config with `compat=none` and evaluates with the default pair
+   format and exact ranges, checked against baselines/gpu_e2e/<device>[__<stand-in model>].json. A first run on
+   a device captures that file and fails once, asking for a review; commit it to record the device's baseline.
+
+Skips, saying which, when CUDA, the model or the dataset is missing. For air-gapped GPU hosts:
+PRUNING_GPU_MODEL (local model directory) and PRUNING_GPU_DATA (directory with train.* / validation.*
+json/jsonl/parquet files, shards `train-*` too).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
-from pruning.regression import baseline_from_seed, compare, load_run, render_table
+from pruning.regression import Bands, baseline_from_seed, compare, load_run, render_table
 from pruning.seed_baseline import load_seed_baseline
 
-from .helpers import CONFIG_DIR, EVAL_FILES, evaluate, train_run
+from .helpers import CONFIG_DIR, EVAL_FILES, ROOT, check_captured_baseline, evaluate, train_run
 
 pytestmark = pytest.mark.gpu_e2e
 
@@ -76,12 +84,41 @@ def _split_files(folder: Path, split: str) -> list[Path]:
     return [f for f in found if f.suffix in (".json", ".jsonl", ".parquet")]
 
 
+def device_baseline(model_override: str | None) -> Path:
+    """baselines/gpu_e2e/<device>.json for the hub model; <device>__<model dir name>.json for a stand-in."""
+    import torch
+
+    def slug(text: str) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+    name = slug(torch.cuda.get_device_name(0))
+    if model_override:
+        name += "__" + slug(Path(model_override).name)
+    return ROOT / "baselines" / "gpu_e2e" / f"{name}.json"
+
+
 def test_seed_reproduction(tmp_path_factory):
     overrides = _requirements()
     run_dir = tmp_path_factory.mktemp("gpu_run")
-    train_run(SEED_CONFIG, run_dir, overrides)
-    evaluate(run_dir, EVAL_FILES["ja_v3"], "--input-format", "seed")
+    summary = train_run(SEED_CONFIG, run_dir, overrides)
+    assert summary["resolved"]["compat"] == "reference"
+    evaluate(run_dir, EVAL_FILES["ja_v3"], "--input-format", "seed", "--ranges", "reference")
     seed = load_seed_baseline()
     comparison = compare(load_run(run_dir), baseline_from_seed(seed), str(seed.path))
     print(render_table(comparison))
     assert comparison.ok, "\n" + render_table(comparison)
+
+
+def test_corrected_pipeline(tmp_path_factory, request):
+    overrides = _requirements()
+    run_dir = tmp_path_factory.mktemp("gpu_corrected")
+    summary = train_run(SEED_CONFIG, run_dir, [*overrides, "compat=none"])
+    assert summary["resolved"]["compat"] == "none"
+    evaluate(run_dir, EVAL_FILES["ja_v3"])
+    check_captured_baseline(
+        run_dir,
+        device_baseline(os.environ.get("PRUNING_GPU_MODEL")),
+        Bands(),
+        request.config.getoption("force_regen"),
+        "tests/e2e/test_gpu_e2e.py::test_corrected_pipeline (jpre-xs-msmarco-ja-minimal.yaml, compat=none)",
+    )
