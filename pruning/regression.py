@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pruning.errors import PruningError
-from pruning.metrics import ThresholdRow, best_threshold, normalize_metric
-from pruning.seed_baseline import SeedBaseline
+from pruning.evaluate.metrics import ThresholdRow, best_threshold, normalize_metric
+from pruning.evaluate.seed_baseline import SeedBaseline
 
 SCHEMA_VERSION = 1
 EVAL_DIR = "eval"
@@ -289,7 +289,7 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     """A captured baseline (JSON), or the seed YAML (recognised by its header) converted."""
     path = Path(path)
     if path.suffix in (".yaml", ".yml"):
-        from pruning.seed_baseline import load_seed_baseline
+        from pruning.evaluate.seed_baseline import load_seed_baseline
 
         return baseline_from_seed(load_seed_baseline(path))
     baseline = _read_json(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pruning.synthetic import make_rows
+from pruning.data.synthetic import make_rows
 
 
 def build_tiny_tokenizer(texts: list[str]):

@@ -191,7 +191,7 @@ def test_subprocess_bad_inputs_exit_2_without_traceback(data: Path, scores: Path
 def tiny_model_dir(tmp_path_factory, tiny_backbone_dir, tiny_tokenizer) -> Path:
     import torch
 
-    from pruning.modeling import ContextPruner
+    from pruning.train.modeling import ContextPruner
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("pruner")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pruning.collator import PruningCollator
-from pruning.losses import IGNORE_INDEX
-from pruning.spans import join_contexts
-from pruning.synthetic import make_rows
+from pruning.data.spans import join_contexts
+from pruning.data.synthetic import make_rows
+from pruning.train.collator import PruningCollator
+from pruning.train.losses import IGNORE_INDEX
 
 pytestmark = pytest.mark.unit
 

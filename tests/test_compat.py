@@ -104,8 +104,8 @@ def test_seed_config_reproduces_the_reference(tmp_path):
 
 def test_training_wires_every_behaviour(tmp_path, tiny_backbone_dir):
     """A real (tiny) run with compat: reference records each behaviour and saves the head input it used."""
-    from pruning.synthetic import make_rows
-    from pruning.training import train
+    from pruning.data.synthetic import make_rows
+    from pruning.train.run import train
 
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in make_rows(8, k=2, seed=0)))

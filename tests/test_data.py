@@ -7,9 +7,9 @@ import json
 import pytest
 
 from pruning.config import DataArgs
-from pruning.data import load_splits, resolve_target_column, validate_dataset
+from pruning.data.synthetic import make_rows
+from pruning.data.training_rows import load_splits, resolve_target_column, validate_dataset
 from pruning.errors import PruningError
-from pruning.synthetic import make_rows
 
 pytestmark = pytest.mark.unit
 
@@ -40,7 +40,7 @@ def test_file_errors(tmp_path):
 
 
 def test_target_column_resolution(caplog):
-    caplog.set_level("INFO", logger="pruning.data")
+    caplog.set_level("INFO", logger="pruning.data.training_rows")
     assert resolve_target_column(["query", "labels", "teacher_scores.a.b"], None) == "teacher_scores.a.b"
     assert resolve_target_column(["query", "labels"], None) == "labels"
     assert "ranking targets are the 0/1 `labels`" in caplog.text

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
-from pruning.diagnostics import auc, diagnose, hardest_items, item_auc, render_diagnostics, within_item_auc
-from pruning.eval_data import EvalItem
-from pruning.report import build_result
+from pruning.data.eval_files import EvalItem
+from pruning.evaluate.diagnostics import auc, diagnose, hardest_items, item_auc, render_diagnostics, within_item_auc
+from pruning.evaluate.report import build_result
 
 pytestmark = pytest.mark.unit
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pruning.data.eval_files import EvalItem, load_eval_file
 from pruning.errors import PruningError
-from pruning.eval_data import EvalItem, load_eval_file
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pruning.data.lexical_mask import delete_shared_terms, mask_passage
 from pruning.errors import PruningError
-from pruning.lexical_mask import delete_shared_terms, mask_passage
 from pruning.qa_data import build_rows, convert_qa, load_qa, validate_relevance_row
 from tests.test_qa_data import synthetic_doc, write_json
 
@@ -34,9 +34,9 @@ def test_latin_words_and_numbers_go_only_as_whole_words() -> None:
 def test_the_module_example_holds() -> None:
     import doctest
 
-    import pruning.lexical_mask
+    import pruning.data.lexical_mask
 
-    assert doctest.testmod(pruning.lexical_mask).failed == 0
+    assert doctest.testmod(pruning.data.lexical_mask).failed == 0
 
 
 def test_hiragana_runs_and_single_characters_are_never_deleted() -> None:

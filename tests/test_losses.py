@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from pruning.losses import IGNORE_INDEX, pruning_loss
+from pruning.train.losses import IGNORE_INDEX, pruning_loss
 
 pytestmark = pytest.mark.unit
 

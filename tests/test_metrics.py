@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import confusion_matrix, fbeta_score, precision_recall_fscore_support
 
 from pruning.errors import PruningError
-from pruning.metrics import (
+from pruning.evaluate.metrics import (
     METRICS,
     ThresholdRow,
     accuracy,
@@ -31,7 +31,7 @@ from pruning.metrics import (
     recall,
     sweep,
 )
-from pruning.seed_baseline import load_seed_baseline
+from pruning.evaluate.seed_baseline import load_seed_baseline
 
 pytestmark = pytest.mark.unit
 

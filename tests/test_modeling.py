@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from pruning.errors import PruningError
-from pruning.modeling import PRUNER_CONFIG, WEIGHTS, ContextPruner
+from pruning.train.modeling import PRUNER_CONFIG, WEIGHTS, ContextPruner
 
 pytestmark = pytest.mark.unit
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pruning.collator import PruningCollator
-from pruning.losses import pruning_loss
-from pruning.modeling import ContextPruner, final_norm_module
-from pruning.synthetic import make_rows
+from pruning.data.synthetic import make_rows
+from pruning.train.collator import PruningCollator
+from pruning.train.losses import pruning_loss
+from pruning.train.modeling import ContextPruner, final_norm_module
 
 pytestmark = pytest.mark.unit
 

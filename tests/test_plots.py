@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pruning.eval_data import EvalItem
-from pruning.plots import plot_losses, plot_sweep
-from pruning.report import build_result
+from pruning.data.eval_files import EvalItem
+from pruning.evaluate.plots import plot_losses, plot_sweep
+from pruning.evaluate.report import build_result
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from pruning.provenance import code_revision, file_fingerprints, package_versions
+from pruning.train.provenance import code_revision, file_fingerprints, package_versions
 
 pytestmark = pytest.mark.unit
 

@@ -555,8 +555,8 @@ def _hard_negative_corpus():
 def test_sentence_window_keeps_the_answer_and_whole_sentences(seed):
     import random
 
+    from pruning.data.sentences import split_sentences
     from pruning.qa_data import sentence_window
-    from pruning.sentences import split_sentences
 
     text = "".join(f"これは{i}番目の文です。" for i in range(12))
     spans = [list(sp) for sp in split_sentences(text)]
@@ -683,7 +683,7 @@ def test_answer_only_relevance_leaves_the_rest_of_the_gold_passage_unlabelled(tm
 
 
 def test_answer_only_rows_label_only_answer_tokens_in_the_gold_passage(tmp_path: Path, tiny_tokenizer) -> None:
-    from pruning.collator import PruningCollator
+    from pruning.train.collator import PruningCollator
 
     corpus = load_qa([write_json(tmp_path / "d.json", synthetic_doc())])
     row = build_rows(corpus, k=2, seed=2, relevance_mode="answer-only")[0]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from pruning.collator import PruningCollator, token_labels_for_pair
-from pruning.reference_labels import passage_start, reference_token_labels, relevant_indices, span_positions
+from pruning.train.collator import PruningCollator, token_labels_for_pair
+from pruning.train.reference_labels import passage_start, reference_token_labels, relevant_indices, span_positions
 
 pytestmark = pytest.mark.unit
 

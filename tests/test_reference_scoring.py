@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from pruning.cli.exec import main
 from pruning.cli.single import format_line
+from pruning.data.eval_files import EvalItem
 from pruning.errors import PruningError
-from pruning.eval_data import EvalItem
-from pruning.modeling import ContextPruner
-from pruning.scoring import ContextScorer, context_score, reference_contexts, reference_ranges
+from pruning.evaluate.scoring import ContextScorer, context_score, reference_contexts, reference_ranges
+from pruning.train.modeling import ContextPruner
 
 pytestmark = pytest.mark.unit
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from pruning.cli.baseline import main as baseline_main
+from pruning.data.eval_files import EvalItem
 from pruning.errors import PruningError
-from pruning.eval_data import EvalItem
+from pruning.evaluate.report import build_result
+from pruning.evaluate.seed_baseline import load_seed_baseline
 from pruning.regression import FAIL, INFO, PASS, SKIP, baseline_from_seed, capture, compare, load_baseline, load_run
-from pruning.report import build_result
-from pruning.seed_baseline import load_seed_baseline
 
 pytestmark = pytest.mark.unit
 

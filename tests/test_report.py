@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from pruning.data.eval_files import EvalItem, load_eval_file
 from pruning.errors import PruningError
-from pruning.eval_data import EvalItem, load_eval_file
-from pruning.metrics import METRICS, ThresholdRow
-from pruning.report import (
+from pruning.evaluate.metrics import METRICS, ThresholdRow
+from pruning.evaluate.report import (
     RESULT_KEYS,
     ROW_KEYS,
     build_result,
@@ -24,7 +24,7 @@ from pruning.report import (
     render_threshold_block,
     result_rows,
 )
-from pruning.seed_baseline import load_seed_baseline
+from pruning.evaluate.seed_baseline import load_seed_baseline
 
 pytestmark = pytest.mark.unit
 

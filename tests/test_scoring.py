@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from pruning.data.eval_files import EvalItem, load_eval_file
+from pruning.data.spans import join_contexts
 from pruning.errors import PruningError
-from pruning.eval_data import EvalItem, load_eval_file
-from pruning.modeling import ContextPruner
-from pruning.scoring import ContextScorer, resolve_device
-from pruning.spans import join_contexts
+from pruning.evaluate.scoring import ContextScorer, resolve_device
+from pruning.train.modeling import ContextPruner
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from pruning.errors import PruningError
-from pruning.seed_baseline import HEADER_MARKER, SEED_BASELINE_PATH, SeedBaseline, load_seed_baseline
+from pruning.evaluate.seed_baseline import HEADER_MARKER, SEED_BASELINE_PATH, SeedBaseline, load_seed_baseline
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pruning.sentences import split_sentences
+from pruning.data.sentences import split_sentences
 
 pytestmark = pytest.mark.unit
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pruning.data import validate_relevance_row
-from pruning.synthetic import make_rows
+from pruning.data.synthetic import make_rows
+from pruning.data.training_rows import validate_relevance_row
 
 pytestmark = pytest.mark.unit
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from pruning.data.synthetic import make_rows
+from pruning.data.teacher import CENTRE, TEMPERATURE, E5Teacher, add_teacher_scores
 from pruning.errors import PruningError
-from pruning.synthetic import make_rows
-from pruning.teacher import CENTRE, TEMPERATURE, E5Teacher, add_teacher_scores
 
 pytestmark = pytest.mark.unit
 
@@ -54,7 +54,7 @@ def test_batch_size_must_be_positive(tiny_backbone_dir) -> None:
 
 def test_texts_past_max_length_are_counted_and_reported(tiny_backbone_dir, caplog) -> None:
     teacher = E5Teacher(str(tiny_backbone_dir), batch_size=2, max_length=8, device="cpu")
-    with caplog.at_level(logging.WARNING, logger="pruning.teacher"):
+    with caplog.at_level(logging.WARNING, logger="pruning.data.teacher"):
         teacher.embed(["短い。", "これはとても長い文章で、八つのトークンには収まりません。" * 3, "x"], desc="probe")
     assert teacher.truncated_texts == 1
     assert "probe: 1 of 3 texts exceed 8 tokens" in caplog.text

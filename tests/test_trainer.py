@@ -6,11 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pruning.collator import PruningCollator
 from pruning.config import PruningTrainingArguments
-from pruning.modeling import ContextPruner
-from pruning.synthetic import make_rows
-from pruning.trainer import PruningTrainer
+from pruning.data.synthetic import make_rows
+from pruning.train.collator import PruningCollator
+from pruning.train.modeling import ContextPruner
+from pruning.train.trainer import PruningTrainer
 
 pytestmark = pytest.mark.unit
 

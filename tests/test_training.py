@@ -12,8 +12,8 @@ import yaml
 from safetensors.torch import load_file
 
 from pruning.config import load_config
-from pruning.synthetic import make_rows
-from pruning.training import train
+from pruning.data.synthetic import make_rows
+from pruning.train.run import train
 
 pytestmark = pytest.mark.unit
 
@@ -112,8 +112,8 @@ def test_gradient_accumulation_matches_full_batch(tmp_path, tiny_backbone_dir, d
 
 def test_head_learning_rate_gets_its_own_groups(tmp_path, tiny_backbone_dir):
     from pruning.config import PruningTrainingArguments
-    from pruning.modeling import ContextPruner
-    from pruning.trainer import PruningTrainer, is_head_parameter
+    from pruning.train.modeling import ContextPruner
+    from pruning.train.trainer import PruningTrainer, is_head_parameter
 
     assert is_head_parameter("pruning_head.1.weight") and is_head_parameter("backbone.classifier.weight")
     assert is_head_parameter("backbone.bert.pooler.dense.bias")

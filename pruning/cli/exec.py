@@ -6,8 +6,8 @@
         [--ranges exact|reference] [--use-majority]
     pruning-exec -m MODEL_DIR -q QUERY -c CTX [CTX ...] [--thresholds ...] [--format text|json]
 
--m scores every context with a saved pruner (pruning.scoring); SCORES.json is a result file of an earlier run
-(its "items" are read; see pruning.report). `--input-format seed --ranges reference` is the seed's evaluator
+-m scores every context with a saved pruner (pruning.evaluate.scoring); SCORES.json is a result file of an earlier run
+(its "items" are read; see pruning.evaluate.report). `--input-format seed --ranges reference` is the seed's evaluator
 exactly. -q/-c is the seed's single-example mode: one line per threshold with the deleted contexts in <del>.
 Bad input gives one line on stderr and exit status 2.
 """
@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from pruning.cli._common import ArgumentParser, run_cli, unit_interval, write_output
+from pruning.data.eval_files import EvalItem, load_eval_file
+from pruning.data.spans import INPUT_FORMATS, RANGES
 from pruning.errors import PruningError
-from pruning.eval_data import EvalItem, load_eval_file
-from pruning.plots import PLOT_SUFFIXES
-from pruning.report import (
+from pruning.evaluate.plots import PLOT_SUFFIXES
+from pruning.evaluate.report import (
     build_result,
     read_scores_file,
     render_comparison,
@@ -33,7 +34,6 @@ from pruning.report import (
     render_markdown,
     render_text,
 )
-from pruning.spans import INPUT_FORMATS, RANGES
 
 logger = logging.getLogger(__name__)
 
@@ -177,8 +177,8 @@ def score_with_model(args: argparse.Namespace, items: Sequence[EvalItem]) -> tup
     """Score with a saved pruner; the extra keys record the model, the format, ranking logits and throughput."""
     from transformers import AutoTokenizer
 
-    from pruning.modeling import ContextPruner
-    from pruning.scoring import ContextScorer
+    from pruning.evaluate.scoring import ContextScorer
+    from pruning.train.modeling import ContextPruner
 
     model = ContextPruner.from_pretrained(args.model)
     try:
@@ -220,7 +220,7 @@ def score_with_model(args: argparse.Namespace, items: Sequence[EvalItem]) -> tup
 
 
 def _seed_or_none() -> Any:
-    from pruning.seed_baseline import SEED_BASELINE_PATH, load_seed_baseline
+    from pruning.evaluate.seed_baseline import SEED_BASELINE_PATH, load_seed_baseline
 
     if not SEED_BASELINE_PATH.is_file():
         logger.info("seed baseline %s not found; comparing with keep-everything only", SEED_BASELINE_PATH)
@@ -245,7 +245,7 @@ def report(args: argparse.Namespace, result: dict[str, Any]) -> None:
     print()
     print(render_comparison(result, _seed_or_none()))
     if "diagnostics" in result:
-        from pruning.diagnostics import render_diagnostics
+        from pruning.evaluate.diagnostics import render_diagnostics
 
         print()
         print(render_diagnostics(result["diagnostics"]))
@@ -297,12 +297,12 @@ def _run(argv: Sequence[str] | None) -> int:
         args.data, items, scores, args.thresholds, best_by=args.best_by, extra=extra, min_recall=args.min_recall
     )
     if args.diagnose:
-        from pruning.diagnostics import diagnose
+        from pruning.evaluate.diagnostics import diagnose
 
         result["diagnostics"] = diagnose(result)
     report(args, result)
     if args.plot is not None:
-        from pruning.plots import plot_sweep
+        from pruning.evaluate.plots import plot_sweep
 
         if plot_sweep(result, args.plot):
             logger.info("wrote %s", args.plot)

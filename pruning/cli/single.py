@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from pruning.eval_data import parse_eval_items
+from pruning.data.eval_files import parse_eval_items
 
 
 def format_line(threshold: float, query: str, score: float, contexts: list[str], kept: list[bool]) -> str:

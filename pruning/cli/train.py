@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from pruning.config import load_config
-    from pruning.training import train
+    from pruning.train.run import train
 
     config = load_config(args.config, args.overrides)
     summary = train(config, progress=not args.no_progress)

@@ -9,7 +9,7 @@ import numpy as np
 #: How an evaluation item becomes model input: `pair` = the training pair (query, joined contexts);
 #: `seed` = the seed evaluator's single sequence query + sep + "".join(contexts).
 INPUT_FORMATS = ("pair", "seed")
-#: Which positions make a context's score (pruning.scoring): its own tokens, or the seed evaluator's ranges.
+#: Which positions make a context's score (pruning.evaluate.scoring): its own tokens, or the seed evaluator's ranges.
 RANGES = ("exact", "reference")
 #: How a context's keep probabilities become its score: their mean, or the seed's majority vote.
 RULES = ("mean", "majority")

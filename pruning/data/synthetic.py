@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from pruning.spans import join_contexts
+from pruning.data.spans import join_contexts
 
 _OBJECTS_EN = ["lamp", "kettle", "bicycle", "garden", "bridge", "violin", "lantern", "harbor", "tower", "mirror"]
 _OBJECTS_JA = ["ランプ", "やかん", "自転車", "庭園", "橋", "バイオリン", "提灯", "港", "塔", "鏡"]

@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 
 from pruning.errors import PruningError
-from pruning.metrics import ThresholdRow, best_row, normalize_metric
+from pruning.evaluate.metrics import ThresholdRow, best_row, normalize_metric
 
-SEED_BASELINE_PATH = Path(__file__).resolve().parent.parent / "baselines" / "seed_jpre-xs-minimal_20250730.yaml"
+SEED_BASELINE_PATH = Path(__file__).resolve().parents[2] / "baselines" / "seed_jpre-xs-minimal_20250730.yaml"
 HEADER_MARKER = "THE USER'S RECORDED NUMBERS"
 
 PRINTED_FIELDS = ("precision_pct", "recall_pct", "f1", "f2", "f2_5", "compression_pct")

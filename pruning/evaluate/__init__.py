@@ -1,0 +1,1 @@
+"""Stage 4, evaluation: score contexts with a trained pruner, sweep thresholds, diagnose, report, plot."""
