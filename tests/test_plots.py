@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pruning.data.eval_files import EvalItem
-from pruning.evaluate.plots import plot_losses, plot_sweep
+from pruning.evaluate.plots import plot_sweep
 from pruning.evaluate.report import build_result
+from pruning.train.plots import plot_losses
 
 pytestmark = pytest.mark.unit
 

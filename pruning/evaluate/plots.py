@@ -1,4 +1,4 @@
-"""PNG plots next to a run: the threshold sweep and the loss curves (matplotlib, the `plots` extra)."""
+"""PNG plot of the threshold sweep next to an evaluation (matplotlib, the `plots` extra)."""
 
 from __future__ import annotations
 
@@ -6,24 +6,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from pruning.errors import PruningError
+from pruning.train.plots import _pyplot, _save
 
-__all__ = ["PLOT_SUFFIXES", "plot_losses", "plot_sweep"]
+__all__ = ["PLOT_SUFFIXES", "plot_sweep"]
 
 logger = logging.getLogger(__name__)
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")  # formats matplotlib writes without extra packages
-
-
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    return plt
 
 
 def plot_sweep(result: dict[str, Any], path: str | Path) -> Path | None:
@@ -47,36 +36,6 @@ def plot_sweep(result: dict[str, Any], path: str | Path) -> Path | None:
     ax.set(xlabel="keep threshold", ylabel="value", ylim=(0, 1.02), title=Path(result["data"]).name)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    _save(plt, fig, Path(path))
-    return Path(path)
-
-
-def _save(plt, fig, path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
-    except OSError as exc:
-        raise PruningError(f"{path}: cannot write the plot: {exc.strerror or exc}") from None
-    finally:
-        plt.close(fig)
-
-
-def plot_losses(history: list[dict[str, Any]], path: str | Path) -> Path | None:
-    """Train and eval loss components against the optimizer step."""
-    plt = _pyplot()
-    if plt is None:
-        logger.warning("matplotlib is not installed (pip install 'pruning[plots]'): no loss plot")
-        return None
-    fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.6), dpi=120)
-    for ax, part in zip(axes, ("pruning_loss", "ranking_loss"), strict=True):
-        for prefix, style in (("", "-"), ("eval_", "o--")):
-            points = [(h["step"], h[prefix + part]) for h in history if prefix + part in h and "step" in h]
-            if points:
-                ax.plot(*zip(*points, strict=True), style, label=f"{'eval' if prefix else 'train'}")
-        ax.set(xlabel="step", title=part)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
     fig.tight_layout()
     _save(plt, fig, Path(path))
     return Path(path)

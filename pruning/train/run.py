@@ -145,7 +145,7 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
         "model_dir": str(model_dir),
         "log_history": str(out_dir / LOG_HISTORY_FILE),
     }
-    from pruning.evaluate.plots import plot_losses
+    from pruning.train.plots import plot_losses
 
     plot_losses(history, out_dir / "loss_curves.png")
     (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
