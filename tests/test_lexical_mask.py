@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pruning.data.lexical_mask import delete_shared_terms, mask_passage
+from pruning.data.qa.reader import build_rows, convert_qa, load_qa, validate_relevance_row
 from pruning.errors import PruningError
-from pruning.qa_data import build_rows, convert_qa, load_qa, validate_relevance_row
 from tests.test_qa_data import synthetic_doc, write_json
 
 pytestmark = pytest.mark.unit

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from pruning.errors import PruningError
-from pruning.qa_data import (
+from pruning.data.qa.reader import (
     COLUMNS,
     build_rows,
     convert_qa,
@@ -23,6 +22,7 @@ from pruning.qa_data import (
     validate_relevance_row,
     write_dataset,
 )
+from pruning.errors import PruningError
 from tests.shared import require_shared
 
 pytestmark = pytest.mark.unit
@@ -298,7 +298,7 @@ def test_each_malformed_item_is_skipped_with_its_own_reason(
     assert item.file == str(src)
     assert (item.article, item.paragraph, item.qid, item.field) == where
     assert corpus.skipped_counts() == {reason: 1}
-    with caplog.at_level(logging.WARNING, logger="pruning.qa_data"):
+    with caplog.at_level(logging.WARNING, logger="pruning.data.qa.reader"):
         result = convert_qa([src], validation_fraction=0.5, k=2, seed=0)
     assert result.manifest["skipped"] == {"all": {reason: 1}}
     assert reason in caplog.text and "bad.json" in caplog.text
@@ -478,11 +478,11 @@ def test_write_dataset_refuses_bad_rows_and_missing_splits(tmp_path: Path) -> No
 def test_write_dataset_warns_inside_a_git_checkout(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "repo" / ".git").mkdir(parents=True)
     rows = {"train": [good_row()], "validation": [good_row()]}
-    with caplog.at_level(logging.WARNING, logger="pruning.qa_data"):
+    with caplog.at_level(logging.WARNING, logger="pruning.data.qa.reader"):
         write_dataset(rows, tmp_path / "repo" / "data")
     assert "git checkout" in caplog.text and "CC BY-SA" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="pruning.qa_data"):
+    with caplog.at_level(logging.WARNING, logger="pruning.data.qa.reader"):
         write_dataset(rows, tmp_path / "elsewhere")
     assert "git checkout" not in caplog.text
 
@@ -510,7 +510,7 @@ def test_real_jaquad_dev_converts_cleanly() -> None:
 
 @pytest.mark.unit
 def test_hard_negatives_come_from_the_same_article():
-    from pruning.qa_data import build_rows
+    from pruning.data.qa.reader import build_rows
 
     corpus = _hard_negative_corpus()
     rows = build_rows(corpus, k=4, seed=3, hard_negatives=2)
@@ -528,7 +528,7 @@ def test_hard_negatives_come_from_the_same_article():
 def _hard_negative_corpus():
     import tempfile
 
-    from pruning.qa_data import load_qa
+    from pruning.data.qa.reader import load_qa
 
     data = {"data": []}
     for a in range(4):
@@ -555,8 +555,8 @@ def _hard_negative_corpus():
 def test_sentence_window_keeps_the_answer_and_whole_sentences(seed):
     import random
 
+    from pruning.data.qa.reader import sentence_window
     from pruning.data.sentences import split_sentences
-    from pruning.qa_data import sentence_window
 
     text = "".join(f"これは{i}番目の文です。" for i in range(12))
     spans = [list(sp) for sp in split_sentences(text)]
@@ -576,7 +576,7 @@ def test_sentence_window_keeps_the_answer_and_whole_sentences(seed):
 def test_sentence_window_far_apart_answers_keep_the_first():
     import random
 
-    from pruning.qa_data import sentence_window
+    from pruning.data.qa.reader import sentence_window
 
     text = "A" * 20 + "B" * 20 + "C" * 20
     spans = [[0, 20], [20, 40], [40, 60]]
@@ -588,7 +588,7 @@ def test_sentence_window_far_apart_answers_keep_the_first():
 
 @pytest.mark.unit
 def test_passage_relevance_marks_the_whole_gold_passage():
-    from pruning.qa_data import build_rows
+    from pruning.data.qa.reader import build_rows
 
     corpus = _hard_negative_corpus()
     answer = build_rows(corpus, k=3, seed=1)

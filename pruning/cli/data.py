@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pruning.cli._common import ArgumentParser, run_cli, unit_interval
-from pruning.errors import PruningError
-from pruning.qa_data import (
+from pruning.data.qa.reader import (
     QA_FORMATS,
     RELEVANCE_MODES,
     ConversionResult,
@@ -29,6 +28,7 @@ from pruning.qa_data import (
     default_output_dir,
     write_dataset,
 )
+from pruning.errors import PruningError
 
 logger = logging.getLogger(__name__)
 
