@@ -7,7 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pruning.data.lexical_mask import delete_shared_terms, mask_passage
-from pruning.data.qa.reader import build_rows, convert_qa, load_qa, validate_relevance_row
+from pruning.data.qa.convert import convert_qa
+from pruning.data.qa.reader import load_qa
+from pruning.data.qa.rows import build_rows
+from pruning.data.training_rows import validate_relevance_row
 from pruning.errors import PruningError
 from tests.test_qa_data import synthetic_doc, write_json
 

@@ -10,18 +10,10 @@ from typing import Any
 
 import pytest
 
-from pruning.data.qa.reader import (
-    COLUMNS,
-    build_rows,
-    convert_qa,
-    default_output_dir,
-    load_qa,
-    load_squad_file,
-    relevance_for_spans,
-    split_by_article,
-    validate_relevance_row,
-    write_dataset,
-)
+from pruning.data.qa.convert import COLUMNS, convert_qa, default_output_dir, write_dataset
+from pruning.data.qa.reader import load_qa, load_squad_file
+from pruning.data.qa.rows import build_rows, relevance_for_spans, split_by_article
+from pruning.data.training_rows import validate_relevance_row
 from pruning.errors import PruningError
 from tests.shared import require_shared
 
@@ -478,11 +470,11 @@ def test_write_dataset_refuses_bad_rows_and_missing_splits(tmp_path: Path) -> No
 def test_write_dataset_warns_inside_a_git_checkout(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "repo" / ".git").mkdir(parents=True)
     rows = {"train": [good_row()], "validation": [good_row()]}
-    with caplog.at_level(logging.WARNING, logger="pruning.data.qa.reader"):
+    with caplog.at_level(logging.WARNING, logger="pruning.data.qa.convert"):
         write_dataset(rows, tmp_path / "repo" / "data")
     assert "git checkout" in caplog.text and "CC BY-SA" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="pruning.data.qa.reader"):
+    with caplog.at_level(logging.WARNING, logger="pruning.data.qa.convert"):
         write_dataset(rows, tmp_path / "elsewhere")
     assert "git checkout" not in caplog.text
 
@@ -510,7 +502,7 @@ def test_real_jaquad_dev_converts_cleanly() -> None:
 
 @pytest.mark.unit
 def test_hard_negatives_come_from_the_same_article():
-    from pruning.data.qa.reader import build_rows
+    from pruning.data.qa.rows import build_rows
 
     corpus = _hard_negative_corpus()
     rows = build_rows(corpus, k=4, seed=3, hard_negatives=2)
@@ -555,7 +547,7 @@ def _hard_negative_corpus():
 def test_sentence_window_keeps_the_answer_and_whole_sentences(seed):
     import random
 
-    from pruning.data.qa.reader import sentence_window
+    from pruning.data.qa.rows import sentence_window
     from pruning.data.sentences import split_sentences
 
     text = "".join(f"これは{i}番目の文です。" for i in range(12))
@@ -576,7 +568,7 @@ def test_sentence_window_keeps_the_answer_and_whole_sentences(seed):
 def test_sentence_window_far_apart_answers_keep_the_first():
     import random
 
-    from pruning.data.qa.reader import sentence_window
+    from pruning.data.qa.rows import sentence_window
 
     text = "A" * 20 + "B" * 20 + "C" * 20
     spans = [[0, 20], [20, 40], [40, 60]]
@@ -588,7 +580,7 @@ def test_sentence_window_far_apart_answers_keep_the_first():
 
 @pytest.mark.unit
 def test_passage_relevance_marks_the_whole_gold_passage():
-    from pruning.data.qa.reader import build_rows
+    from pruning.data.qa.rows import build_rows
 
     corpus = _hard_negative_corpus()
     answer = build_rows(corpus, k=3, seed=1)

@@ -20,14 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pruning.cli._common import ArgumentParser, run_cli, unit_interval
-from pruning.data.qa.reader import (
-    QA_FORMATS,
-    RELEVANCE_MODES,
-    ConversionResult,
-    convert_qa,
-    default_output_dir,
-    write_dataset,
-)
+from pruning.data.qa.convert import ConversionResult, convert_qa, default_output_dir, write_dataset
+from pruning.data.qa.reader import QA_FORMATS
+from pruning.data.qa.rows import RELEVANCE_MODES
 from pruning.errors import PruningError
 
 logger = logging.getLogger(__name__)

@@ -50,7 +50,7 @@ BANDS = (
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     qa_dev = require_shared("data", "qa", "jaquad", "dev")
-    from pruning.data.qa.reader import convert_qa, write_dataset
+    from pruning.data.qa.convert import convert_qa, write_dataset
 
     data = convert_qa([qa_dev], k=2, hard_negatives=1, seed=42, max_queries=160, max_passage_chars=300)
     write_dataset(data.rows_by_split, cache_root() / "data" / "cpu-e2e", data.manifest)
