@@ -21,7 +21,8 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
-from pruning.backbones.e5_file import ensure_checkpoint, prune_vocabulary
+from pruning.backbones.convert import prune_vocabulary
+from pruning.backbones.resolve import ensure_checkpoint
 from pruning.train.collator import PruningCollator
 from pruning.train.modeling import ContextPruner
 

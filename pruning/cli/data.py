@@ -146,7 +146,7 @@ def _default_name(args: argparse.Namespace) -> str:
 
 
 def _add_teacher(result: ConversionResult, args: argparse.Namespace) -> None:
-    from pruning.backbones.e5_file import resolve_model_source
+    from pruning.backbones.resolve import resolve_model_source
     from pruning.data.teacher import CENTRE, TEMPERATURE, E5Teacher, add_teacher_scores
 
     source = resolve_model_source(args.teacher)

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from transformers import AutoTokenizer, set_seed
 
-from pruning.backbones.e5_file import resolve_model_source
+from pruning.backbones.resolve import resolve_model_source
 from pruning.config import RunConfig
 from pruning.data.training_rows import load_splits, resolve_target_column, validate_dataset
 from pruning.errors import PruningError
