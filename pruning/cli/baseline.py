@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from pruning.regression import capture, compare, load_baseline, load_run, render_table
+    from pruning.harness.compare import capture, compare, load_baseline, load_run, render_table
 
     args = build_parser().parse_args(argv)
     run = load_run(args.run_dir)

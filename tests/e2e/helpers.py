@@ -9,7 +9,7 @@ import pytest
 
 from pruning.cli.exec import main as exec_main
 from pruning.config import load_config
-from pruning.regression import Bands, capture, compare, load_baseline, load_run, render_table
+from pruning.harness.compare import Bands, capture, compare, load_baseline, load_run, render_table
 from pruning.train.run import train
 
 ROOT = Path(__file__).resolve().parents[2]
