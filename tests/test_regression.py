@@ -13,17 +13,9 @@ from pruning.data.eval_files import EvalItem
 from pruning.errors import PruningError
 from pruning.evaluate.report import build_result
 from pruning.evaluate.seed_baseline import load_seed_baseline
-from pruning.harness.compare import (
-    FAIL,
-    INFO,
-    PASS,
-    SKIP,
-    baseline_from_seed,
-    capture,
-    compare,
-    load_baseline,
-    load_run,
-)
+from pruning.harness.artefacts import load_run
+from pruning.harness.baseline import baseline_from_seed, capture, load_baseline
+from pruning.harness.compare import FAIL, INFO, PASS, SKIP, compare
 
 pytestmark = pytest.mark.unit
 

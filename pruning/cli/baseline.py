@@ -31,7 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from pruning.harness.compare import capture, compare, load_baseline, load_run, render_table
+    from pruning.harness.artefacts import load_run
+    from pruning.harness.baseline import capture, load_baseline
+    from pruning.harness.compare import compare
+    from pruning.harness.render import render_table
 
     args = build_parser().parse_args(argv)
     run = load_run(args.run_dir)

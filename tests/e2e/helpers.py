@@ -9,7 +9,10 @@ import pytest
 
 from pruning.cli.exec import main as exec_main
 from pruning.config import load_config
-from pruning.harness.compare import Bands, capture, compare, load_baseline, load_run, render_table
+from pruning.harness.artefacts import load_run
+from pruning.harness.baseline import Bands, capture, load_baseline
+from pruning.harness.compare import compare
+from pruning.harness.render import render_table
 from pruning.train.run import train
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pruning.cache import cache_root
-from pruning.harness.compare import Bands
+from pruning.harness.baseline import Bands
 from tests.shared import require_shared
 
 from .helpers import CONFIG_DIR, CPU_E2E_THRESHOLDS, EVAL_FILES, ROOT, check_captured_baseline, evaluate, train_run

@@ -24,7 +24,10 @@ from pathlib import Path
 import pytest
 
 from pruning.evaluate.seed_baseline import load_seed_baseline
-from pruning.harness.compare import Bands, baseline_from_seed, compare, load_run, render_table
+from pruning.harness.artefacts import load_run
+from pruning.harness.baseline import Bands, baseline_from_seed
+from pruning.harness.compare import compare
+from pruning.harness.render import render_table
 
 from .helpers import CONFIG_DIR, EVAL_FILES, ROOT, check_captured_baseline, evaluate, train_run
 
