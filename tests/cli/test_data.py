@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from pruning.cli.data import main
-from tests.test_qa_data import synthetic_doc, write_json
+from tests.data.qa.test_rows import synthetic_doc, write_json
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_module(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -177,7 +177,7 @@ def test_bad_option_combinations_are_user_errors(
 def test_mask_overlap_reaches_the_manifest_and_the_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.test_lexical_mask import shared_term_doc
+    from tests.data.test_lexical_mask import shared_term_doc
 
     monkeypatch.setenv("PRUNING_CACHE", str(tmp_path / "cache"))
     src = write_json(tmp_path / "train.json", shared_term_doc(8))

@@ -1,6 +1,6 @@
 """The seed evaluator reproduced (`--input-format seed --ranges reference`), the majority rule, and the seed's
 single-example mode, checked against positions counted by hand on a character tokenizer (see
-test_reference_labels.py): "q</s>東京。大阪。" reads
+tests/train/test_reference_labels.py): "q</s>東京。大阪。" reads
     0 <s>  1 ▁  2 q  3 </s>  4 ▁  5 東  6 京  7 。  8 大  9 阪  10 。  11 </s>
 """
 

@@ -12,7 +12,7 @@ from pruning.errors import PruningError
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 JA_V3 = ROOT / "pruning-config" / "pruning_data_ja_v3.json"
 EASY = ROOT / "pruning-config" / "pruning_data_easy_ja.json"
 

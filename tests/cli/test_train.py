@@ -13,7 +13,7 @@ from pruning.cli.train import main
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_unknown_key_exits_2_with_its_name(tmp_path, capsys):

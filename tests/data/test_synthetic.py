@@ -12,7 +12,7 @@ from pruning.data.training_rows import validate_relevance_row
 
 pytestmark = pytest.mark.unit
 
-SMOKE = Path(__file__).resolve().parents[1] / "pruning-config" / "smoke"
+SMOKE = Path(__file__).resolve().parents[2] / "pruning-config" / "smoke"
 
 
 def test_rows_are_valid_and_deterministic():

@@ -28,7 +28,7 @@ from pruning.evaluate.seed_baseline import load_seed_baseline
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 JA_V3 = ROOT / "pruning-config" / "pruning_data_ja_v3.json"
 
 ITEMS = [

@@ -14,7 +14,7 @@ from pruning.cli.exec import DEFAULT_THRESHOLDS, build_parser, main
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EASY = ROOT / "pruning-config" / "pruning_data_easy_ja.json"
 
 

@@ -25,7 +25,7 @@ def model(tiny_backbone_dir):
 def easy_items():
     from pathlib import Path
 
-    return load_eval_file(Path(__file__).resolve().parents[1] / "pruning-config" / "pruning_data_easy_ja.json")
+    return load_eval_file(Path(__file__).resolve().parents[2] / "pruning-config" / "pruning_data_easy_ja.json")
 
 
 def test_join_contexts_spans():
