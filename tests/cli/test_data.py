@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pruning.cli.data import main
-from tests.data.qa.test_rows import synthetic_doc, write_json
+from tests.data.qa.helpers import synthetic_doc, write_json
 
 pytestmark = pytest.mark.unit
 

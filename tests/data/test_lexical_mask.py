@@ -12,7 +12,7 @@ from pruning.data.qa.reader import load_qa
 from pruning.data.qa.rows import build_rows
 from pruning.data.training_rows import validate_relevance_row
 from pruning.errors import PruningError
-from tests.data.qa.test_rows import synthetic_doc, write_json
+from tests.data.qa.helpers import synthetic_doc, write_json
 
 pytestmark = pytest.mark.unit
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from typing import Any
 
 import pytest
 
 from pruning.config import DataArgs
 from pruning.data.synthetic import make_rows
-from pruning.data.training_rows import load_splits, resolve_target_column, validate_dataset
+from pruning.data.training_rows import load_splits, resolve_target_column, validate_dataset, validate_relevance_row
 from pruning.errors import PruningError
+from tests.data.helpers import good_row
 
 pytestmark = pytest.mark.unit
 
@@ -86,3 +89,38 @@ def test_missing_column_is_named():
     ds = datasets.Dataset.from_list([{k: v for k, v in r.items() if k != "context_spans"} for r in make_rows(2)])
     with pytest.raises(PruningError, match="missing columns \\['context_spans'\\]"):
         validate_dataset(ds, "labels", "train")
+
+
+# ---------------------------------------------------------------------------------- row validation
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r.pop("texts"), "missing field 'texts'"),
+        (lambda r: r.update(query=""), "'query'"),
+        (lambda r: r.update(texts="ab"), "'texts'"),
+        (lambda r: r.update(labels=[1]), "'labels'"),
+        (lambda r: r["labels"].__setitem__(1, "0"), r"labels\[1\]"),
+        (lambda r: r["context_spans"].pop(), "'context_spans'"),
+        (lambda r: r["context_spans_relevance"][0].pop(), "2 spans but 1 relevance"),
+        (lambda r: r["context_spans"][1].__setitem__(0, [0, 9]), r"context_spans\[1\]\[0\]"),
+        (lambda r: r["context_spans"][0].__setitem__(1, [5, 4]), r"context_spans\[0\]\[1\]"),
+        (lambda r: r["context_spans"][0].__setitem__(0, [0]), r"context_spans\[0\]\[0\]"),
+        (lambda r: r["context_spans_relevance"][0].__setitem__(0, 2), r"relevance\[0\]\[0\] = 2"),
+        (lambda r: r["context_spans_relevance"][0].__setitem__(0, True), r"relevance\[0\]\[0\] = True"),
+    ],
+)
+def test_validate_relevance_row_names_row_and_field(change: Any, message: str) -> None:
+    validate_relevance_row(good_row(), "row 0")
+    row = copy.deepcopy(good_row())
+    change(row)
+    with pytest.raises(PruningError, match=message) as info:
+        validate_relevance_row(row, "train row 7")
+    assert str(info.value).startswith("train row 7: ")
+
+
+def test_validate_relevance_row_allows_extra_columns() -> None:
+    row = good_row()
+    row["teacher_scores.some-teacher"] = [0.9, 0.1]
+    validate_relevance_row(row, "row")

@@ -4,76 +4,17 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
-from pruning.cli.baseline import main as baseline_main
 from pruning.data.eval_files import EvalItem
-from pruning.errors import PruningError
-from pruning.evaluate.report import build_result
 from pruning.evaluate.seed_baseline import load_seed_baseline
 from pruning.harness.artefacts import load_run
-from pruning.harness.baseline import baseline_from_seed, capture, load_baseline
+from pruning.harness.baseline import baseline_from_seed, capture
 from pruning.harness.compare import FAIL, INFO, PASS, SKIP, compare
+from tests.harness.helpers import ITEMS, SCORES, SETUP, make_run
 
 pytestmark = pytest.mark.unit
-
-ITEMS = [
-    EvalItem("q1", ["a", "b", "c"], [1, 0, 0]),
-    EvalItem("q2", ["d", "e"], [0, 1]),
-]
-SCORES = [[0.8, 0.25, 0.05], [0.15, 0.65]]
-SETUP = {
-    "device": "cpu: x86_64 (2 threads)",
-    "precision": "fp32",
-    "versions": {"python": "3.11.2", "torch": "2.13.0+cpu"},
-    "code": {"commit": "a" * 40, "dirty": False},
-    "config": {
-        "model_args": {"max_length": 256},
-        "data_args": {"train_files": ["/data/train.jsonl"]},
-        "training_args": {"seed": 42, "output_dir": "/runs/base"},
-    },
-    "data_files": {"train": [{"path": "/data/train.jsonl", "bytes": 10, "sha256": "1" * 64}], "validation": []},
-}
-
-
-def _make_run(
-    root: Path,
-    scores=SCORES,
-    train_seconds=100.0,
-    eval_losses=(0.8, 0.5),
-    pruning_loss=0.3,
-    items=ITEMS,
-    best_by="f2_5",
-    setup=SETUP,
-) -> Path:
-    root.mkdir(parents=True)
-    (root / "eval").mkdir()
-    summary = {
-        "config_file": "x.yaml",
-        "seed": 42,
-        "train_seconds": train_seconds,
-        "final_train": {"loss": 0.4, "ranking_loss": 0.2, "pruning_loss": pruning_loss},
-        "final_eval": {"loss": 0.5, "ranking_loss": 0.25, "pruning_loss": pruning_loss + 0.1},
-        **setup,
-    }
-    history = [
-        {"loss": 0.9, "ranking_loss": 0.3, "pruning_loss": 0.8, "step": 5},
-        {"eval_loss": eval_losses[0], "eval_ranking_loss": 0.3, "eval_pruning_loss": 0.7, "step": 5},
-        {"eval_loss": eval_losses[1], "eval_ranking_loss": 0.2, "eval_pruning_loss": 0.45, "step": 10},
-        {"eval_loss": eval_losses[1], "eval_ranking_loss": 0.2, "eval_pruning_loss": 0.45, "step": 10},
-    ]
-    (root / "run_summary.json").write_text(json.dumps(summary))
-    (root / "log_history.json").write_text(json.dumps(history))
-    result = build_result("data/easy.json", items, scores, [0.1, 0.2, 0.3, 0.5, 0.7], best_by=best_by)
-    (root / "eval" / "easy.json").write_text(json.dumps(result))
-    return root
-
-
-@pytest.fixture
-def baseline(tmp_path):
-    return capture(load_run(_make_run(tmp_path / "base")))
 
 
 def _status(comparison, prefix):
@@ -81,7 +22,7 @@ def _status(comparison, prefix):
 
 
 def test_identical_run_passes_every_check(tmp_path, baseline):
-    result = compare(load_run(_make_run(tmp_path / "same")), baseline)
+    result = compare(load_run(make_run(tmp_path / "same")), baseline)
     assert result.ok, [c for c in result.checks if c.status == FAIL]
     assert {c.status for c in result.checks if not c.name.startswith("setup: ")} == {PASS}
     setup = {c.name: (c.status, c.detail) for c in result.checks if c.name.startswith("setup: ")}
@@ -100,7 +41,7 @@ def test_setup_differences_are_reported_not_judged(tmp_path, baseline):
     other["config"]["training_args"].update(output_dir="/runs/other", bf16=True)
     other["data_files"]["train"][0]["path"] = "/elsewhere/train.jsonl"  # same bytes under another path
     other["config"]["data_args"] = {"train_files": ["/elsewhere/train.jsonl"]}
-    result = compare(load_run(_make_run(tmp_path / "gpu", setup=other)), baseline)
+    result = compare(load_run(make_run(tmp_path / "gpu", setup=other)), baseline)
     assert result.ok
     rows = {c.name: c for c in result.checks if c.name.startswith("setup: ")}
     assert {c.status for c in rows.values()} == {INFO}
@@ -112,27 +53,27 @@ def test_setup_differences_are_reported_not_judged(tmp_path, baseline):
     assert (rows["setup: training data"].obtained, rows["setup: training data"].detail) == ("same", "")
 
     other["data_files"]["train"][0]["sha256"] = "2" * 64
-    result = compare(load_run(_make_run(tmp_path / "newdata", setup=other)), baseline)
+    result = compare(load_run(make_run(tmp_path / "newdata", setup=other)), baseline)
     data = next(c for c in result.checks if c.name == "setup: training data")
     assert data.obtained == "other files" and data.detail.startswith("differs: the train files' SHA-256 changed")
 
 
 def test_a_run_from_before_provenance_gets_no_code_or_data_row(tmp_path):
     old = {k: v for k, v in SETUP.items() if k not in ("code", "data_files")}
-    baseline = capture(load_run(_make_run(tmp_path / "old", setup=old)))
+    baseline = capture(load_run(make_run(tmp_path / "old", setup=old)))
     assert "code" not in baseline and baseline["data_files"] is None
-    names = [c.name for c in compare(load_run(_make_run(tmp_path / "new")), baseline).checks]
+    names = [c.name for c in compare(load_run(make_run(tmp_path / "new")), baseline).checks]
     assert "setup: code" not in names and "setup: training data" not in names
     rows = {
         c.name: c.obtained
         for c in compare(
-            load_run(_make_run(tmp_path / "old2", setup=old)), capture(load_run(_make_run(tmp_path / "new2")))
+            load_run(make_run(tmp_path / "old2", setup=old)), capture(load_run(make_run(tmp_path / "new2")))
         ).checks
     }
     assert rows["setup: training data"] == "not recorded" and rows["setup: code"] == "not recorded"
     installed = compare(
-        load_run(_make_run(tmp_path / "pip", setup={**SETUP, "code": None})),
-        capture(load_run(_make_run(tmp_path / "new3"))),
+        load_run(make_run(tmp_path / "pip", setup={**SETUP, "code": None})),
+        capture(load_run(make_run(tmp_path / "new3"))),
     )
     code = next(c for c in installed.checks if c.name == "setup: code")
     assert (code.obtained, code.expected, code.detail) == ("not a git checkout", "aaaaaaaaaa", "differs")
@@ -140,8 +81,8 @@ def test_a_run_from_before_provenance_gets_no_code_or_data_row(tmp_path):
 
 def test_hub_data_uncommitted_code_and_git_failures_are_said_as_such(tmp_path):
     hub = {**SETUP, "data_files": {"train": [], "validation": []}, "code": {"commit": "a" * 40, "dirty": True}}
-    baseline = capture(load_run(_make_run(tmp_path / "base", setup=hub)))
-    rows = {c.name: c for c in compare(load_run(_make_run(tmp_path / "run", setup=hub)), baseline).checks}
+    baseline = capture(load_run(make_run(tmp_path / "base", setup=hub)))
+    rows = {c.name: c for c in compare(load_run(make_run(tmp_path / "run", setup=hub)), baseline).checks}
     assert (rows["setup: training data"].obtained, rows["setup: training data"].detail) == (
         "not hashed",
         "hub dataset: see the config row",
@@ -151,7 +92,7 @@ def test_hub_data_uncommitted_code_and_git_failures_are_said_as_such(tmp_path):
     failed = {**hub, "code": {"commit": None, "dirty": None, "error": "fatal: detected dubious ownership"}}
     code = next(
         c
-        for c in compare(load_run(_make_run(tmp_path / "odd", setup=failed)), baseline).checks
+        for c in compare(load_run(make_run(tmp_path / "odd", setup=failed)), baseline).checks
         if c.name == "setup: code"
     )
     assert code.obtained == "unknown (fatal: detected dubious ownership)" and code.detail.startswith("cannot tell")
@@ -159,14 +100,14 @@ def test_hub_data_uncommitted_code_and_git_failures_are_said_as_such(tmp_path):
 
 def test_a_seed_baseline_has_no_setup_rows(tmp_path):
     seed = baseline_from_seed(load_seed_baseline())
-    result = compare(load_run(_make_run(tmp_path / "run")), seed)
+    result = compare(load_run(make_run(tmp_path / "run")), seed)
     assert not [c for c in result.checks if c.name.startswith("setup: ")]
 
 
 def test_score_drift_fails_and_names_the_worst(tmp_path, baseline):
     drifted = copy.deepcopy(SCORES)
     drifted[1][0] = 0.15 + 0.06
-    result = compare(load_run(_make_run(tmp_path / "drift", scores=drifted)), baseline)
+    result = compare(load_run(make_run(tmp_path / "drift", scores=drifted)), baseline)
     check = next(c for c in result.checks if "per-context scores" in c.name)
     assert check.status == FAIL and check.obtained == pytest.approx(0.06)
     assert "item 1 ctx 0: 0.2100 vs 0.1500" in check.detail
@@ -174,7 +115,7 @@ def test_score_drift_fails_and_names_the_worst(tmp_path, baseline):
 
 def test_counts_best_threshold_and_recall_can_fail(tmp_path, baseline):
     flipped = [[0.8, 0.25, 0.05], [0.15, 0.09]]  # the second keep drops below every threshold
-    result = compare(load_run(_make_run(tmp_path / "worse", scores=flipped)), baseline)
+    result = compare(load_run(make_run(tmp_path / "worse", scores=flipped)), baseline)
     statuses = _status(result, "easy.json")
     assert statuses["easy.json: best threshold by f2_5"] == PASS  # still 0.3
     assert statuses["easy.json: recall at 0.3"] == FAIL
@@ -184,14 +125,14 @@ def test_counts_best_threshold_and_recall_can_fail(tmp_path, baseline):
 
 
 def test_losses_trajectory_and_time(tmp_path, baseline):
-    slow = compare(load_run(_make_run(tmp_path / "slow", train_seconds=130.0)), baseline)
+    slow = compare(load_run(make_run(tmp_path / "slow", train_seconds=130.0)), baseline)
     assert _status(slow, "training time")["training time (s)"] == FAIL
-    fast = compare(load_run(_make_run(tmp_path / "fast", train_seconds=50.0)), baseline)
+    fast = compare(load_run(make_run(tmp_path / "fast", train_seconds=50.0)), baseline)
     time_check = next(c for c in fast.checks if c.name == "training time (s)")
     assert time_check.status == PASS and "faster" in time_check.detail
-    drift = compare(load_run(_make_run(tmp_path / "traj", eval_losses=(0.8, 0.6))), baseline)
+    drift = compare(load_run(make_run(tmp_path / "traj", eval_losses=(0.8, 0.6))), baseline)
     assert _status(drift, "eval loss at step 10")["eval loss at step 10"] == FAIL
-    loss = compare(load_run(_make_run(tmp_path / "loss", pruning_loss=0.4)), baseline)
+    loss = compare(load_run(make_run(tmp_path / "loss", pruning_loss=0.4)), baseline)
     assert _status(loss, "final_train")["final_train pruning_loss"] == FAIL
     assert _status(loss, "final_eval")["final_eval pruning_loss"] == FAIL
     assert _status(loss, "final_")["final_train ranking_loss"] == PASS
@@ -199,24 +140,24 @@ def test_losses_trajectory_and_time(tmp_path, baseline):
 
 def test_f2_5_and_threshold_pattern_can_fail(tmp_path, baseline):
     one_fp = [[0.8, 0.35, 0.05], [0.15, 0.65]]  # a negative now kept at 0.3: F2.5 1.0 → 0.9355
-    statuses = _status(compare(load_run(_make_run(tmp_path / "fp", scores=one_fp)), baseline), "easy.json")
+    statuses = _status(compare(load_run(make_run(tmp_path / "fp", scores=one_fp)), baseline), "easy.json")
     assert statuses["easy.json: F2.5 at 0.3"] == FAIL
     assert statuses["easy.json: threshold pattern (max cell Δ)"] == PASS  # one cell moved by 1, band 2
     all_fp = [[0.8, 0.9, 0.9], [0.9, 0.65]]  # every negative kept: FP 0 → 3 from 0.3 up (first worst cell named)
-    result = compare(load_run(_make_run(tmp_path / "allfp", scores=all_fp)), baseline)
+    result = compare(load_run(make_run(tmp_path / "allfp", scores=all_fp)), baseline)
     check = next(c for c in result.checks if c.name.endswith("threshold pattern (max cell Δ)"))
     assert (check.status, check.obtained, check.detail) == (FAIL, 3, "FP at 0.3: 3 vs 0")
 
 
 def test_other_inputs_fail_the_score_check(tmp_path, baseline):
     items = [ITEMS[0], EvalItem("another query", ["d", "e"], [0, 1])]
-    result = compare(load_run(_make_run(tmp_path / "other", items=items)), baseline)
+    result = compare(load_run(make_run(tmp_path / "other", items=items)), baseline)
     check = next(c for c in result.checks if "per-context scores" in c.name)
     assert (check.status, check.detail) == (FAIL, "inputs differ from the baseline's")
 
 
 def test_best_threshold_is_judged_by_the_baselines_metric(tmp_path, baseline):
-    run_dir = _make_run(tmp_path / "byrecall", best_by="recall")  # the run's own best: 0.1 by recall
+    run_dir = make_run(tmp_path / "byrecall", best_by="recall")  # the run's own best: 0.1 by recall
     assert json.loads((run_dir / "eval" / "easy.json").read_text())["best"] == {"metric": "recall", "threshold": 0.1}
     check = next(c for c in compare(load_run(run_dir), baseline).checks if "best threshold" in c.name)
     assert (check.status, check.obtained) == (PASS, 0.3)
@@ -224,13 +165,13 @@ def test_best_threshold_is_judged_by_the_baselines_metric(tmp_path, baseline):
 
 def test_best_threshold_change_fails(tmp_path, baseline):
     lower = [[0.8, 0.05, 0.05], [0.05, 0.25]]  # every negative below 0.1: the best moves to 0.1
-    result = compare(load_run(_make_run(tmp_path / "lower", scores=lower)), baseline)
+    result = compare(load_run(make_run(tmp_path / "lower", scores=lower)), baseline)
     check = next(c for c in result.checks if c.name.endswith("best threshold by f2_5"))
     assert (check.status, check.obtained, check.expected) == (FAIL, 0.1, 0.3)
 
 
 def test_missing_evaluation_fails(tmp_path, baseline):
-    run_dir = _make_run(tmp_path / "noeval")
+    run_dir = make_run(tmp_path / "noeval")
     (run_dir / "eval" / "easy.json").unlink()
     result = compare(load_run(run_dir), baseline)
     assert [c.status for c in result.checks if c.name.endswith("evaluation")] == [FAIL]
@@ -266,89 +207,3 @@ def test_seed_baseline_checks_the_acceptance_list(tmp_path):
     (run_dir / "eval" / "ja.json").write_text(json.dumps({**result, "thresholds": bad}))
     statuses = {c.name: c.status for c in compare(load_run(run_dir), seed).checks}
     assert statuses["pruning_data_ja_v3.json: FN at 0.3"] == FAIL
-
-
-def test_cli_capture_and_compare(tmp_path, capsys):
-    base = _make_run(tmp_path / "base")
-    out = tmp_path / "b.json"
-    assert baseline_main(["capture", str(base), "-o", str(out)]) == 0
-    assert baseline_main(["compare", str(base), str(out)]) == 0
-    assert "PASS" in capsys.readouterr().out
-    worse = _make_run(tmp_path / "worse", train_seconds=500.0)
-    assert baseline_main(["compare", str(worse), str(out)]) == 1
-    table = capsys.readouterr().out
-    assert "training time (s)" in table and "FAIL" in table
-    assert baseline_main(["compare", str(tmp_path / "nope"), str(out)]) == 2
-    assert "not a run directory" in capsys.readouterr().err
-
-
-def test_two_results_for_one_data_file_are_an_error(tmp_path):
-    run = _make_run(tmp_path / "run")
-    (run / "eval" / "easy_seed.json").write_text((run / "eval" / "easy.json").read_text())
-    with pytest.raises(PruningError, match=r"easy_seed.json: evaluates easy.json as easy.json does"):
-        load_run(run)
-
-
-def test_bad_baselines_are_clear_errors(tmp_path):
-    path = tmp_path / "b.json"
-    path.write_text(json.dumps({"schema_version": 99}))
-    with pytest.raises(PruningError, match="schema_version"):
-        load_baseline(path)
-    path.write_text("{")
-    with pytest.raises(PruningError, match="not valid JSON"):
-        load_baseline(path)
-
-
-@pytest.mark.parametrize(
-    ("edit", "message"),
-    [
-        (lambda b: b["bands"].update(f2_5="0.01"), r"field 'bands.f2_5': expected a number >= 0 or null, got '0.01'"),
-        (lambda b: b["bands"].update(fn=-1), r"field 'bands.fn'"),
-        (lambda b: b["evaluations"]["easy.json"].pop("best"), r"evaluations\['easy.json'\]: field 'best'"),
-        (lambda b: b["evaluations"]["easy.json"]["best"].update(metric="f3"), r"unknown metric 'f3'"),
-        (lambda b: b["evaluations"]["easy.json"]["thresholds"][1].pop("fn"), r"thresholds\[1\]: field 'fn' missing"),
-        (lambda b: b["evaluations"]["easy.json"]["items"][0].update(scores=["x"]), r"items\[0\] must hold"),
-        (lambda b: b.update(evaluations=[]), r"field 'evaluations' must map"),
-        (lambda b: b.update(eval_trajectory=[{"loss": 0.5}]), r"field 'eval_trajectory'"),
-        (lambda b: b.update(data_files=["train.jsonl"]), r"field 'data_files' must map splits"),
-        (lambda b: b["data_files"]["train"][0].pop("sha256"), r"field 'data_files' must map splits"),
-        (lambda b: b.update(code="abc"), r"field 'code' must be"),
-        (lambda b: b.update(versions=["torch"]), r"field 'versions' must be an object"),
-        (lambda b: b.update(device=3), r"field 'device' must be a string"),
-        (lambda b: b["config"].update(training_args="x"), r"field 'config.training_args' must be an object"),
-    ],
-)
-def test_hand_edited_baselines_are_named_errors(tmp_path, baseline, edit, message):
-    edited = copy.deepcopy(baseline)
-    edit(edited)
-    path = tmp_path / "edited.json"
-    path.write_text(json.dumps(edited))
-    with pytest.raises(PruningError, match=message):
-        load_baseline(path)
-
-
-def test_hand_edited_run_result_is_a_named_error(tmp_path):
-    run = _make_run(tmp_path / "run")
-    result = json.loads((run / "eval" / "easy.json").read_text())
-    del result["thresholds"][0]["recall"]
-    (run / "eval" / "easy.json").write_text(json.dumps(result))
-    with pytest.raises(PruningError, match=r"easy.json: thresholds\[0\]: field 'recall' missing or not a number"):
-        load_run(run)
-
-
-def test_hand_edited_run_summary_provenance_is_a_named_error(tmp_path):
-    run = _make_run(tmp_path / "run", setup={**SETUP, "data_files": {"train": "train.jsonl"}})
-    with pytest.raises(PruningError, match=r"run_summary.json: field 'data_files' must map splits"):
-        load_run(run)
-
-
-def test_cli_writes_outputs_into_new_folders_and_names_unwritable_ones(tmp_path, capsys):
-    base = _make_run(tmp_path / "base")
-    out = tmp_path / "new" / "dir" / "b.json"
-    assert baseline_main(["capture", str(base), "-o", str(out)]) == 0
-    report = tmp_path / "reports" / "cmp.json"
-    assert baseline_main(["compare", str(base), str(out), "--output-json", str(report)]) == 0
-    assert json.loads(report.read_text())["ok"] is True
-    capsys.readouterr()
-    assert baseline_main(["capture", str(base), "-o", str(tmp_path)]) == 2  # a directory
-    assert capsys.readouterr().err.startswith(f"error: {tmp_path}: cannot write")

@@ -1,0 +1,64 @@
+"""Hand-made run directories for the harness tests: a run summary, a log history and one evaluation result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pruning.data.eval_files import EvalItem
+from pruning.evaluate.report import build_result
+
+ITEMS = [
+    EvalItem("q1", ["a", "b", "c"], [1, 0, 0]),
+    EvalItem("q2", ["d", "e"], [0, 1]),
+]
+
+
+SCORES = [[0.8, 0.25, 0.05], [0.15, 0.65]]
+
+
+SETUP = {
+    "device": "cpu: x86_64 (2 threads)",
+    "precision": "fp32",
+    "versions": {"python": "3.11.2", "torch": "2.13.0+cpu"},
+    "code": {"commit": "a" * 40, "dirty": False},
+    "config": {
+        "model_args": {"max_length": 256},
+        "data_args": {"train_files": ["/data/train.jsonl"]},
+        "training_args": {"seed": 42, "output_dir": "/runs/base"},
+    },
+    "data_files": {"train": [{"path": "/data/train.jsonl", "bytes": 10, "sha256": "1" * 64}], "validation": []},
+}
+
+
+def make_run(
+    root: Path,
+    scores=SCORES,
+    train_seconds=100.0,
+    eval_losses=(0.8, 0.5),
+    pruning_loss=0.3,
+    items=ITEMS,
+    best_by="f2_5",
+    setup=SETUP,
+) -> Path:
+    root.mkdir(parents=True)
+    (root / "eval").mkdir()
+    summary = {
+        "config_file": "x.yaml",
+        "seed": 42,
+        "train_seconds": train_seconds,
+        "final_train": {"loss": 0.4, "ranking_loss": 0.2, "pruning_loss": pruning_loss},
+        "final_eval": {"loss": 0.5, "ranking_loss": 0.25, "pruning_loss": pruning_loss + 0.1},
+        **setup,
+    }
+    history = [
+        {"loss": 0.9, "ranking_loss": 0.3, "pruning_loss": 0.8, "step": 5},
+        {"eval_loss": eval_losses[0], "eval_ranking_loss": 0.3, "eval_pruning_loss": 0.7, "step": 5},
+        {"eval_loss": eval_losses[1], "eval_ranking_loss": 0.2, "eval_pruning_loss": 0.45, "step": 10},
+        {"eval_loss": eval_losses[1], "eval_ranking_loss": 0.2, "eval_pruning_loss": 0.45, "step": 10},
+    ]
+    (root / "run_summary.json").write_text(json.dumps(summary))
+    (root / "log_history.json").write_text(json.dumps(history))
+    result = build_result("data/easy.json", items, scores, [0.1, 0.2, 0.3, 0.5, 0.7], best_by=best_by)
+    (root / "eval" / "easy.json").write_text(json.dumps(result))
+    return root

@@ -1,0 +1,51 @@
+"""Loading a baseline: a broken or hand-edited one is a named error."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from pruning.errors import PruningError
+from pruning.harness.baseline import load_baseline
+
+pytestmark = pytest.mark.unit
+
+
+def test_bad_baselines_are_clear_errors(tmp_path):
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"schema_version": 99}))
+    with pytest.raises(PruningError, match="schema_version"):
+        load_baseline(path)
+    path.write_text("{")
+    with pytest.raises(PruningError, match="not valid JSON"):
+        load_baseline(path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda b: b["bands"].update(f2_5="0.01"), r"field 'bands.f2_5': expected a number >= 0 or null, got '0.01'"),
+        (lambda b: b["bands"].update(fn=-1), r"field 'bands.fn'"),
+        (lambda b: b["evaluations"]["easy.json"].pop("best"), r"evaluations\['easy.json'\]: field 'best'"),
+        (lambda b: b["evaluations"]["easy.json"]["best"].update(metric="f3"), r"unknown metric 'f3'"),
+        (lambda b: b["evaluations"]["easy.json"]["thresholds"][1].pop("fn"), r"thresholds\[1\]: field 'fn' missing"),
+        (lambda b: b["evaluations"]["easy.json"]["items"][0].update(scores=["x"]), r"items\[0\] must hold"),
+        (lambda b: b.update(evaluations=[]), r"field 'evaluations' must map"),
+        (lambda b: b.update(eval_trajectory=[{"loss": 0.5}]), r"field 'eval_trajectory'"),
+        (lambda b: b.update(data_files=["train.jsonl"]), r"field 'data_files' must map splits"),
+        (lambda b: b["data_files"]["train"][0].pop("sha256"), r"field 'data_files' must map splits"),
+        (lambda b: b.update(code="abc"), r"field 'code' must be"),
+        (lambda b: b.update(versions=["torch"]), r"field 'versions' must be an object"),
+        (lambda b: b.update(device=3), r"field 'device' must be a string"),
+        (lambda b: b["config"].update(training_args="x"), r"field 'config.training_args' must be an object"),
+    ],
+)
+def test_hand_edited_baselines_are_named_errors(tmp_path, baseline, edit, message):
+    edited = copy.deepcopy(baseline)
+    edit(edited)
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(edited))
+    with pytest.raises(PruningError, match=message):
+        load_baseline(path)
