@@ -109,3 +109,16 @@ def tiny_backbone_dir(tmp_path_factory, tiny_tokenizer) -> Path:
     model.save_pretrained(path)
     tiny_tokenizer.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def pruner_dir(tmp_path_factory, tiny_backbone_dir, tiny_tokenizer) -> Path:
+    """A tiny saved pruner (the tiny BERT + a fresh head, with the tiny tokenizer) for API and CLI tests."""
+    import torch
+
+    from pruning.train.modeling import ContextPruner
+
+    torch.manual_seed(11)
+    path = tmp_path_factory.mktemp("pruner")
+    ContextPruner.from_backbone(str(tiny_backbone_dir)).save_pretrained(path, tokenizer=tiny_tokenizer)
+    return path

@@ -1,8 +1,9 @@
 """The package's layout: small modules, each with a docstring, and imports that only point down the data flow.
 
 Stages, in the order data flows through them: the foundation (``pruning``, ``errors``, ``cache``) < ``config``
-< ``data`` < ``backbones`` < ``train`` < ``evaluate`` < ``harness`` < ``cli``. A module may import from its own
-stage, an earlier one or the foundation, never from a later one; imports inside functions count too.
+< ``data`` < ``backbones`` < ``train`` < ``evaluate`` < ``prune`` < ``harness`` < ``cli``. A module may import from
+its own stage, an earlier one or the foundation, never from a later one; imports inside functions count too. The
+package root is the public face: it re-exports the API (lazily) and so ranks with the CLI as an importer.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 pytestmark = pytest.mark.unit
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pruning"
-STAGES = ("foundation", "config", "data", "backbones", "train", "evaluate", "harness", "cli")
+STAGES = ("foundation", "config", "data", "backbones", "train", "evaluate", "prune", "harness", "cli")
 FOUNDATION = ("errors", "cache")
 MAX_LINES = 420  # about 400: a module that grows past it wants splitting along a seam
 
@@ -73,7 +74,7 @@ def test_every_module_is_small_and_says_its_job() -> None:
 def test_imports_only_point_down_the_flow() -> None:
     upward = []
     for module, path in _modules().items():
-        own = STAGES.index(_stage(module))
+        own = STAGES.index("cli" if module == "pruning" else _stage(module))
         for line, name in _imported(module, path):
             if STAGES.index(_stage(name)) > own:
                 upward.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {_stage(module)} imports {name}")

@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=FORMATS, default="text", help="stdout format (default: text)")
     parser.add_argument("--output-json", metavar="OUT.json", type=Path, help="also write the full result JSON here")
     parser.add_argument("--plot", metavar="SWEEP.png", type=Path, help="also plot the threshold sweep (matplotlib)")
+    parser.add_argument(
+        "--set-default-threshold",
+        action="store_true",
+        help="store the best threshold (by --best-by; under --min-recall, the best with that recall) in the "
+        "model's pruner_config.json as the default the Python API and pruning-prune use (needs -m and -j)",
+    )
     model = parser.add_argument_group("scoring with -m")
     model.add_argument("--batch-size", type=_positive, help="sequences per forward pass (default 8)")
     model.add_argument(
@@ -285,6 +291,7 @@ def _run(argv: Sequence[str] | None) -> int:
         raise PruningError("--thresholds: each threshold may be given only once")
     _check_sources(args)
     _model_options(args)
+    _check_default_options(args)
     if args.query is not None:
         from pruning.cli.single import run_single
 
@@ -301,12 +308,41 @@ def _run(argv: Sequence[str] | None) -> int:
 
         result["diagnostics"] = diagnose(result)
     report(args, result)
+    if args.set_default_threshold:
+        _store_default(args, result)
     if args.plot is not None:
         from pruning.evaluate.plots import plot_sweep
 
         if plot_sweep(result, args.plot):
             logger.info("wrote %s", args.plot)
     return 0
+
+
+def _check_default_options(args: argparse.Namespace) -> None:
+    """A stored default must come from the scoring the API uses: -m, pair input, exact ranges, the mean rule."""
+    if not args.set_default_threshold:
+        return
+    if args.model is None or args.data is None:
+        raise PruningError("--set-default-threshold needs -m MODEL_DIR and -j DATA.json (a sweep of that model)")
+    if (args.input_format, args.ranges, args.use_majority) != ("pair", "exact", False):
+        raise PruningError(
+            "--set-default-threshold: the API scores with --input-format pair, --ranges exact and the mean rule; "
+            "a threshold chosen with other settings would not carry over"
+        )
+
+
+def _store_default(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    from pruning.prune.threshold import store_default_threshold
+
+    floor = result.get("best_with_min_recall")
+    chosen = floor if floor is not None else result["best"]
+    if chosen["threshold"] is None:
+        raise PruningError(f"--set-default-threshold: no swept threshold keeps recall >= {args.min_recall}")
+    provenance = {"metric": chosen["metric"], "data": str(args.data), "thresholds": list(args.thresholds)}
+    if floor is not None:
+        provenance["min_recall"] = floor["min_recall"]
+    path = store_default_threshold(args.model, chosen["threshold"], **provenance, set_by="pruning-exec")
+    logger.info("stored default threshold %s (best %s) in %s", chosen["threshold"], chosen["metric"], path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

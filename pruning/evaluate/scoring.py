@@ -7,6 +7,9 @@ Input formats:
   seed  the seed evaluator's layout: one sequence `query + sep_token + "".join(contexts)` (for comparability
         with the seed baseline; unlike the seed, scores cover exactly each context's tokens).
 A passage too long for one window is split into windows of whole contexts, so every context is scored once.
+An input may bring its own passage and each context's span in it (the Python API does, to score a user's text as
+written); otherwise the contexts are joined as above. Within a block of inputs the windows are sorted by token
+length before they are batched, so batches carry little padding; results come back in input order.
 
 Ranges (which positions make a context's score):
   exact     (default) exactly the tokens whose first character lies in the context (offset mapping);
@@ -25,17 +28,41 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from pruning.data.eval_files import EvalItem
 from pruning.data.spans import INPUT_FORMATS, RANGES, RULES, join_contexts, token_span_index
 from pruning.errors import PruningError
 from pruning.train.modeling import ContextPruner
 
 logger = logging.getLogger(__name__)
+
+
+class ScoringInput(Protocol):
+    """What the scorer reads of an input: a query and its contexts (an EvalItem, or a PassageInput)."""
+
+    query: str
+    contexts: list[str]
+
+
+@dataclass(frozen=True)
+class PassageInput:
+    """A query and a passage as written, with each context's character span in it (`passage[a:b]` = context)."""
+
+    query: str
+    passage: str
+    spans: list[tuple[int, int]]
+
+    @property
+    def contexts(self) -> list[str]:
+        return [self.passage[a:b] for a, b in self.spans]
+
+
+#: Windows are sorted by length within blocks of this many batches (bounded memory, little padding).
+SORT_BLOCK_BATCHES = 16
 
 
 @dataclass
@@ -197,7 +224,13 @@ class ContextScorer:
         types = enc["token_type_ids"][i] if "token_type_ids" in enc else None
         return _Window(item, ctx_ids, list(enc["input_ids"][i]), types, context_tokens)
 
-    def _reference_window(self, item: int, it: EvalItem) -> _Window:
+    def _passage(self, it: ScoringInput) -> tuple[str, list[tuple[int, int]]]:
+        """The passage an input is scored in, and each context's span in it."""
+        if isinstance(it, PassageInput):
+            return it.passage, list(it.spans)
+        return join_contexts(it.contexts, "" if self.input_format == "seed" else None)
+
+    def _reference_window(self, item: int, it: ScoringInput) -> _Window:
         ids, ranges = reference_ranges(self.tokenizer, it.query, it.contexts, self.max_length)
         empty = sum(1 for r in ranges if len(r) == 0)
         if empty:
@@ -206,23 +239,23 @@ class ContextScorer:
         positions = [np.arange(r.start, r.stop, dtype=np.int64) for r in ranges]
         return _Window(item, list(range(len(it.contexts))), ids, None, positions)
 
-    def _windows_for(self, items: Sequence[EvalItem], start: int) -> list[_Window]:
+    def _windows_for(self, items: Sequence[ScoringInput], start: int) -> list[_Window]:
         if self.ranges == "reference":
             return [self._reference_window(start + i, it) for i, it in enumerate(items)]
-        joined = [join_contexts(it.contexts, "" if self.input_format == "seed" else None) for it in items]
+        joined = [self._passage(it) for it in items]
         enc = self._encode([it.query for it in items], [p for p, _ in joined], truncate=False)
         windows = []
-        for i, (it, (_, spans)) in enumerate(zip(items, joined, strict=True)):
+        for i, (it, (passage, spans)) in enumerate(zip(items, joined, strict=True)):
             n_tokens = len(enc["input_ids"][i])
             if n_tokens <= self.max_length:
-                windows.append(self._window(start + i, list(range(len(it.contexts))), enc, i, it.query, spans))
+                windows.append(self._window(start + i, list(range(len(spans))), enc, i, it.query, spans))
             else:
-                windows.extend(self._split(start + i, it, enc, i, spans))
+                windows.extend(self._split(start + i, it.query, passage, enc, i, spans))
         return windows
 
-    def _split(self, item: int, it: EvalItem, enc, i: int, spans) -> list[_Window]:
+    def _split(self, item: int, query: str, passage: str, enc, i: int, spans) -> list[_Window]:
         """Greedy windows of whole contexts, each within max_length tokens."""
-        whole = self._window(item, list(range(len(it.contexts))), enc, i, it.query, spans)
+        whole = self._window(item, list(range(len(spans))), enc, i, query, spans)
         per_context = np.asarray([t.size for t in whole.context_tokens])
         overhead = len(enc["input_ids"][i]) - int(per_context.sum())
         budget = self.max_length - overhead - 2  # seams can merge or split a token or two
@@ -236,10 +269,10 @@ class ContextScorer:
         groups.append(current)
         windows = []
         for group in groups:
-            passage, sub_spans = join_contexts(
-                [it.contexts[k] for k in group], "" if self.input_format == "seed" else None
-            )
-            sub = self._encode([it.query], [passage], truncate=True)
+            # the group's stretch of the passage as written (for joined contexts: the join of the group)
+            first, last = spans[group[0]][0], spans[group[-1]][1]
+            sub_spans = [(spans[k][0] - first, spans[k][1] - first) for k in group]
+            sub = self._encode([query], [passage[first:last]], truncate=True)
             if len(group) == 1 and per_context[group[0]] > budget:
                 self.truncated_contexts += 1
                 logger.warning(
@@ -248,7 +281,7 @@ class ContextScorer:
                     group[0],
                     self.max_length,
                 )
-            windows.append(self._window(item, group, sub, 0, it.query, sub_spans))
+            windows.append(self._window(item, group, sub, 0, query, sub_spans))
         logger.info("item %d: passage of %d tokens scored in %d windows", item, len(enc["input_ids"][i]), len(groups))
         return windows
 
@@ -271,14 +304,15 @@ class ContextScorer:
         probs = out.keep_probabilities().cpu().numpy()
         return [probs[r, : len(w.input_ids)] for r, w in enumerate(windows)], out.ranking_logits.float().cpu().tolist()
 
-    def score(self, items: Sequence[EvalItem], progress: bool = True) -> list[ScoredItem]:
-        """Score every context of every item, in input order."""
+    def score(self, items: Sequence[ScoringInput], progress: bool = True) -> list[ScoredItem]:
+        """Score every context of every item; results in input order."""
         scores = [[float("nan")] * len(it.contexts) for it in items]
         ranking = [float("-inf")] * len(items)
         n_windows = [0] * len(items)
         bar = tqdm(total=sum(len(it.contexts) for it in items), unit="ctx", desc="scoring", disable=not progress)
-        for start in range(0, len(items), self.batch_size):
-            windows = self._windows_for(items[start : start + self.batch_size], start)
+        block = self.batch_size * SORT_BLOCK_BATCHES
+        for start in range(0, len(items), block):
+            windows = sorted(self._windows_for(items[start : start + block], start), key=lambda w: len(w.input_ids))
             for w0 in range(0, len(windows), self.batch_size):
                 chunk = windows[w0 : w0 + self.batch_size]
                 probs, logits = self._forward(chunk)

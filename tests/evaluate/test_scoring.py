@@ -128,3 +128,35 @@ def test_max_length_defaults_to_what_the_model_holds(model, tiny_tokenizer):
     assert model.config.max_position_embeddings == 256
     assert ContextScorer(model, tiny_tokenizer).max_length == 256
     assert ContextScorer(model, tiny_tokenizer, max_length=100).max_length == 100
+
+
+def test_batches_are_length_sorted_and_results_come_back_in_input_order(model, tiny_tokenizer, easy_items):
+    """Within a block the windows go to the model shortest first; each item still gets its own scores."""
+    widths = []
+    scorer = ContextScorer(model, tiny_tokenizer, batch_size=4)
+    forward = scorer._forward
+
+    def spy(windows):
+        widths.append([len(w.input_ids) for w in windows])
+        return forward(windows)
+
+    scorer._forward = spy
+    items = list(reversed(easy_items))  # any order: the result must follow it
+    sorted_scores = scorer.score(items, progress=False)
+    flat = [n for batch in widths for n in batch]
+    assert flat == sorted(flat) and len(set(flat)) > 1  # one block here: one ascending run of varied lengths
+    alone = ContextScorer(model, tiny_tokenizer, batch_size=1).score(items, progress=False)
+    for got, want in zip(sorted_scores, alone, strict=True):
+        assert got.scores == pytest.approx(want.scores, abs=1e-5)
+        assert got.ranking_logit == pytest.approx(want.ranking_logit, abs=1e-5)
+
+
+def test_a_passage_as_written_scores_like_its_joined_contexts(model, tiny_tokenizer, easy_items):
+    from pruning.evaluate.scoring import PassageInput
+
+    scorer = ContextScorer(model, tiny_tokenizer, batch_size=8)
+    items = easy_items[:5]
+    inputs = [PassageInput(it.query, *join_contexts(it.contexts)) for it in items]
+    assert [x.contexts for x in inputs] == [it.contexts for it in items]
+    for a, b in zip(scorer.score(inputs, progress=False), scorer.score(items, progress=False), strict=True):
+        assert a.scores == b.scores
