@@ -90,7 +90,9 @@ def test_batch_size_never_changes_a_score(pruner):
     questions, contexts = [it.query for it in items], [it.contexts for it in items]
     base = [[s.score for s in r.sentences] for r in pruner.prune(questions, contexts, threshold=0.5, batch_size=1)]
     for size in (3, 32):
-        got = [[s.score for s in r.sentences] for r in pruner.prune(questions, contexts, threshold=0.5, batch_size=size)]
+        got = [
+            [s.score for s in r.sentences] for r in pruner.prune(questions, contexts, threshold=0.5, batch_size=size)
+        ]
         assert _flat(got) == pytest.approx(_flat(base), abs=1e-5)
     assert pruner.scorer.batch_size == 32  # a per-call batch size does not stick
 

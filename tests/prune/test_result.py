@@ -13,7 +13,9 @@ SPANS = [(0, 4), (6, 10), (11, 15), (16, 18)]  # "A b." "C d!" "E f?" "G."
 
 
 def _sentences(kept):
-    return [PrunedSentence(i, CONTEXT[a:b], a, b, 0.0, k) for i, ((a, b), k) in enumerate(zip(SPANS, kept, strict=True))]
+    return [
+        PrunedSentence(i, CONTEXT[a:b], a, b, 0.0, k) for i, ((a, b), k) in enumerate(zip(SPANS, kept, strict=True))
+    ]
 
 
 @pytest.mark.parametrize(
