@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: set up from nothing, lint, then run every CPU tier (unit, slow, cpu_e2e).
+# The README's test command: set up from nothing, lint and type-check, then run every CPU tier (unit, slow, cpu_e2e).
 # Extra arguments go to pytest. pytest's exit 5 ("no tests collected") is a failure here: it means the
 # selection or the collection is broken, never that there was nothing to test.
 set -euo pipefail
@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-env.sh
 .venv/bin/ruff check pruning tests benchmarks conftest.py
 .venv/bin/ruff format --check pruning tests benchmarks conftest.py
+.venv/bin/mypy  # the files and strictness are in pyproject.toml [tool.mypy]
 # The tests that read ../shared (the QA corpora) fail rather than skip when it is missing: CI has it beside
 # the clone, and a skipped cpu_e2e tier would otherwise pass without checking anything.
 export PRUNING_REQUIRE_SHARED="${PRUNING_REQUIRE_SHARED:-1}"

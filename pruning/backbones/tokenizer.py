@@ -33,7 +33,7 @@ def _normalizer(vocab: E5Vocab):
         want = vocab.norm_map.get(ord(ch), ch)
         if want == ch and unicodedata.normalize("NFKC", ch) != ch and not ch.isspace():
             kept.append(ch)
-    steps = []
+    steps: list[normalizers.Normalizer] = []
     if deleted:
         steps.append(normalizers.Replace(Regex(f"[{cls(deleted)}]"), ""))
     # Shield the kept characters from NFKC with private-use stand-ins, restored right after.

@@ -1,8 +1,8 @@
-"""pruning-exec: evaluate per-context keep scores on an evaluation file over a sweep of thresholds.
+r"""pruning-exec: evaluate per-context keep scores on an evaluation file over a sweep of thresholds.
 
-    pruning-exec (-m MODEL_DIR | --scores SCORES.json) -j pruning-config/pruning_data_ja_v3.json \\
-        --thresholds 0.1 0.2 0.3 0.4 0.5 0.6 0.7 [--best-by f2.5] [--min-recall 0.99] [--diagnose] \\
-        [--format text|markdown|json] [--output-json OUT.json] [--batch-size 8] [--input-format pair|seed] \\
+    pruning-exec (-m MODEL_DIR | --scores SCORES.json) -j pruning-config/pruning_data_ja_v3.json \
+        --thresholds 0.1 0.2 0.3 0.4 0.5 0.6 0.7 [--best-by f2.5] [--min-recall 0.99] [--diagnose] \
+        [--format text|markdown|json] [--output-json OUT.json] [--batch-size 8] [--input-format pair|seed] \
         [--ranges exact|reference] [--use-majority]
     pruning-exec -m MODEL_DIR -q QUERY -c CTX [CTX ...] [--thresholds ...] [--format text|json]
 

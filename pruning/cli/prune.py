@@ -1,6 +1,6 @@
-"""pruning-prune: prune contexts in bulk with a saved pruner, JSON Lines in, JSON Lines out.
+r"""pruning-prune: prune contexts in bulk with a saved pruner, JSON Lines in, JSON Lines out.
 
-    pruning-prune -m MODEL_DIR [INPUT.jsonl | -] [-o OUT.jsonl] [--threshold T] [--batch-size 32] \\
+    pruning-prune -m MODEL_DIR [INPUT.jsonl | -] [-o OUT.jsonl] [--threshold T] [--batch-size 32] \
         [--device cpu] [--splitter project|fast-bunkai] [--skip-invalid] [--no-progress]
 
 Each input line is {"query": str, "context": str} or {"query": str, "sentences": [str, ...]}; other keys are

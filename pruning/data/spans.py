@@ -42,7 +42,9 @@ def join_contexts(contexts: Sequence[str], joiner: str | None = None) -> tuple[s
     With `joiner=None`, two contexts are joined directly when either side of the seam is non-ASCII (Japanese
     has no spaces between sentences) and with one space otherwise.
     """
-    parts, spans, pos = [], [], 0
+    parts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
     for i, ctx in enumerate(contexts):
         if i:
             sep = (

@@ -39,7 +39,7 @@ def load_splits(args: DataArgs):
         files = {"train": args.train_files}
         if args.validation_files:
             files["validation"] = args.validation_files
-        builder = _builder_for(args.train_files + (args.validation_files or []))
+        builder = _builder_for([*(args.train_files or []), *(args.validation_files or [])])
         try:
             loaded = datasets.load_dataset(builder, data_files=files)
         except Exception as exc:

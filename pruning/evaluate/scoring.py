@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -44,8 +44,11 @@ logger = logging.getLogger(__name__)
 class ScoringInput(Protocol):
     """What the scorer reads of an input: a query and its contexts (an EvalItem, or a PassageInput)."""
 
-    query: str
-    contexts: list[str]
+    @property
+    def query(self) -> str: ...
+
+    @property
+    def contexts(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ class ContextScorer:
     # ---- windows -----------------------------------------------------------------------------------
 
     def _encode(self, queries: list[str], passages: list[str], truncate: bool):
-        kwargs = {"return_offsets_mapping": True, "truncation": False}
+        kwargs: dict[str, Any] = {"return_offsets_mapping": True, "truncation": False}
         if truncate:
             kwargs.update(truncation="only_second" if self.input_format == "pair" else True, max_length=self.max_length)
         if self.input_format == "pair":
@@ -259,7 +262,9 @@ class ContextScorer:
         per_context = np.asarray([t.size for t in whole.context_tokens])
         overhead = len(enc["input_ids"][i]) - int(per_context.sum())
         budget = self.max_length - overhead - 2  # seams can merge or split a token or two
-        groups, current, used = [], [], 0
+        groups: list[list[int]] = []
+        current: list[int] = []
+        used = 0
         for k, n in enumerate(per_context.tolist()):
             if current and used + n > budget:
                 groups.append(current)

@@ -117,7 +117,8 @@ def load_run(run_dir: str | Path) -> RunArtifacts:
         raise PruningError(f"{run_dir / 'run_summary.json'}: expected an object")
     _check_setup_shape(summary, str(run_dir / "run_summary.json"))
     history = _read_json(run_dir / "log_history.json")
-    evaluations, files = {}, {}
+    evaluations: dict[str, dict[str, Any]] = {}
+    files: dict[str, str] = {}
     for path in sorted((run_dir / EVAL_DIR).glob("*.json")):
         result = _read_json(path)
         if not isinstance(result, dict) or not isinstance(result.get("data"), str):

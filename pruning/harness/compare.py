@@ -87,7 +87,7 @@ def _check_evaluation(name: str, got: dict[str, Any], want: dict[str, Any], band
         )
     )
     g_row, w_row = _row_at(got["thresholds"], best_t), _row_at(want["thresholds"], best_t)
-    if g_row is None:
+    if g_row is None or w_row is None:
         checks.append(Check(f"{name}: row at {best_t:g}", None, best_t, "present", FAIL, "threshold not swept"))
         return checks
     checks.append(
@@ -242,7 +242,7 @@ def _code_label(code: Any) -> str:
 
 
 def _code_detail(got: Any, want: Any) -> str:
-    """ "differs", "" or, where uncommitted changes or a git failure hide the code, that it cannot be told."""
+    """The code row's detail: "differs", "", or that uncommitted changes or a git failure hide the code."""
     sides = [c for c in (got, want) if isinstance(c, dict)]
     if any(c.get("commit") is None or c.get("dirty") is not False for c in sides):
         return "cannot tell: uncommitted changes or no commit on a side"

@@ -226,7 +226,7 @@ class ContextPruner(nn.Module):
             raise PruningError(f"{meta_path}: field 'head.dropout': expected a number in [0, 1), got {dropout!r}")
         # Version 1 did not record the head input: its code read hidden_states[-1] under transformers 5, which is
         # the output after any final norm, i.e. `final`.
-        head_input = head.get("input") if version == FORMAT_VERSION else "final"
+        head_input = head.get("input") if isinstance(head, dict) and version == FORMAT_VERSION else "final"
         if head_input not in HEAD_INPUTS:
             raise PruningError(f"{meta_path}: field 'head.input': expected one of {HEAD_INPUTS}, got {head_input!r}")
         try:

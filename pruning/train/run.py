@@ -111,7 +111,7 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
     train_seconds = time.perf_counter() - started
     final_eval = trainer.evaluate() if eval_ds is not None else {}
 
-    out_dir = Path(targs.output_dir)
+    out_dir = Path(str(targs.output_dir))  # load_config always sets it
     model_dir = model.save_pretrained(out_dir / FINAL_MODEL, tokenizer=tokenizer)
     history = trainer.state.log_history
     (out_dir / LOG_HISTORY_FILE).write_text(json.dumps(history, indent=1) + "\n")

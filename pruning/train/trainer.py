@@ -64,6 +64,7 @@ class PruningTrainer(Trainer):
         if self.optimizer is not None or self.head_learning_rate is None:
             return super().create_optimizer(model)
         opt_model = self.model if model is None else model
+        assert opt_model is not None  # the Trainer holds the model by now
         decay = set(self.get_decay_parameter_names(opt_model))
         groups = []
         for head in (False, True):
@@ -78,7 +79,7 @@ class PruningTrainer(Trainer):
                     if head:
                         group["lr"] = self.head_learning_rate
                     groups.append(group)
-        optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)  # type: ignore[arg-type]
         self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
         return self.optimizer
 
@@ -131,14 +132,16 @@ class PruningTrainer(Trainer):
         self._eval_weights = dict.fromkeys(COMPONENTS, 0.0)
         output = super().evaluation_loop(*args, **kwargs)
         prefix = kwargs.get("metric_key_prefix", args[4] if len(args) > 4 else "eval")
+        metrics = output.metrics
+        assert metrics is not None  # the Trainer's evaluation loop always fills them
         for name in COMPONENTS:
             if self._eval_weights[name]:
-                output.metrics[f"{prefix}_{name}"] = self._eval_sums[name] / self._eval_weights[name]
+                metrics[f"{prefix}_{name}"] = self._eval_sums[name] / self._eval_weights[name]
         if self._eval_weights["ranking_loss"]:
             # The Trainer averages per-batch losses; report the exact weighted total instead.
-            output.metrics[f"{prefix}_loss"] = (
-                self.ranking_weight * output.metrics[f"{prefix}_ranking_loss"]
-                + self.pruning_weight * output.metrics[f"{prefix}_pruning_loss"]
+            metrics[f"{prefix}_loss"] = (
+                self.ranking_weight * metrics[f"{prefix}_ranking_loss"]
+                + self.pruning_weight * metrics[f"{prefix}_pruning_loss"]
             )
         return output
 

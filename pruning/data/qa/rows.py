@@ -90,16 +90,17 @@ def sentence_window(
         return text, [list(sp) for sp in spans], list(relevance)
     relevant = [i for i, r in enumerate(relevance) if r]
     lo_need, hi_need = (relevant[0], relevant[-1]) if relevant else (None, None)
-    if relevant and spans[hi_need][1] - spans[lo_need][0] > max_chars:
+    if lo_need is not None and hi_need is not None and spans[hi_need][1] - spans[lo_need][0] > max_chars:
         hi_need = lo_need  # the relevant sentences do not fit together: keep the first
     windows = []
     for a in range(n):
         b = a
         while b + 1 < n and spans[b + 1][1] - spans[a][0] <= max_chars:
             b += 1
-        if lo_need is None or (a <= lo_need and b >= hi_need):
+        if lo_need is None or hi_need is None or (a <= lo_need and b >= hi_need):
             windows.append((a, b))
-    if not windows:  # the first needed sentence alone exceeds max_chars
+    if not windows:  # the first needed sentence alone exceeds max_chars (so there is one: lo_need is set)
+        assert lo_need is not None
         windows = [(lo_need, lo_need)]
     a, b = windows[rng.randrange(len(windows))]
     start = spans[a][0]
@@ -127,7 +128,7 @@ class _NegativePool:
         return rng.sample(candidates, min(n, len(candidates)))
 
     def draw(self, key: str, gold: Passage, n: int, seed: int) -> list[Passage]:
-        """n paragraphs of other articles than the gold's, drawn with a generator seeded by (seed, key)."""
+        """N paragraphs of other articles than the gold's, drawn with a generator seeded by (seed, key)."""
         eligible = len(self.passages) - self.per_title[gold.title]
         if eligible < n:
             raise PruningError(
@@ -275,7 +276,7 @@ def _title_query_rows(
     max_passage_chars: int | None,
     mask_title: bool,
 ) -> list[dict[str, Any]]:
-    """n rows whose query is an article title: a paragraph of that article (every sentence relevant) first,
+    """N rows whose query is an article title: a paragraph of that article (every sentence relevant) first,
     then K-1 paragraphs of other articles. Paragraphs are drawn by content hash, so the choice is
     deterministic for a seed; a paragraph is used at most once. With `mask_title`, every occurrence of the
     title is deleted from the gold paragraph, so the row can only be solved by what the text is about, not by
