@@ -15,7 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="pruning-train",
         description="Train a Provence-style context pruner from a YAML config.",
-        epilog="example: pruning-train pruning-config/tiny-offline.yaml training_args.seed=7 training_args.max_steps=5",
+        epilog="example: pruning-train pruning-config/tiny-offline.yaml training_args.seed=7 "
+        "training_args.max_steps=5; several GPUs: torchrun --nproc_per_node N -m pruning.cli.train CONFIG ... "
+        "(docs/training.md)",
     )
     parser.add_argument("config", help="YAML with model_args, data_args, training_args")
     parser.add_argument("overrides", nargs="*", help="section.key=value (value parsed as YAML); override the config")

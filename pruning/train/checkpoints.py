@@ -124,7 +124,6 @@ class _RestoreLoggingState(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.trainer._restore_logging_state(self.trainer._resume_logging)
-        self.trainer._resume_logging = None
 
 
 class CheckpointingMixin:
@@ -143,8 +142,9 @@ class CheckpointingMixin:
         if resume_from_checkpoint is True:
             resume_from_checkpoint = str(latest_checkpoint(Path(self.args.output_dir)))
         self.resumed_from = str(resume_from_checkpoint) if resume_from_checkpoint else None
-        if resume_from_checkpoint:
-            self._resume_logging = read_logging_state(check_checkpoint(Path(resume_from_checkpoint)))
+        self._resume_logging = (  # kept for every start of the loop (auto_find_batch_size restarts it)
+            read_logging_state(check_checkpoint(Path(resume_from_checkpoint))) if resume_from_checkpoint else None
+        )
         return super().train(resume_from_checkpoint or None, *args, **kwargs)
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None, atomic: bool = True) -> None:

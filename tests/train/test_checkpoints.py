@@ -164,8 +164,9 @@ def test_load_best_model_at_end_brings_back_the_best_checkpoint(tmp_path, tiny_b
     kept = sorted(p.name for p in (tmp_path / "run").iterdir() if p.name.startswith("checkpoint"))
     assert kept == [f"checkpoint-{best}"]  # save_total_limit=1 keeps the best one
     assert _max_weight_delta(tmp_path / "run" / kept[0], summary["model_dir"]) == 0.0
-    loaded = ContextPruner.from_pretrained(tmp_path / "run" / kept[0])  # a checkpoint is a model folder too
-    assert isinstance(loaded, ContextPruner)
+    checkpoint = tmp_path / "run" / kept[0]
+    loaded = ContextPruner.from_pretrained(checkpoint)  # a checkpoint is a model folder too, with its tokenizer
+    assert isinstance(loaded, ContextPruner) and (checkpoint / "tokenizer_config.json").is_file()
 
 
 @pytest.mark.unit
