@@ -25,6 +25,8 @@ from pruning.train.losses import IGNORE_INDEX
 from pruning.train.reference_labels import passage_start, reference_token_labels
 
 TOKEN_LABELS = ("offsets", "reference")
+#: The batch key of the per-batch span counts (`counts_in_batch`): not a model input.
+SPAN_COUNTS = "span_counts"
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,9 @@ class PruningCollator:
     max_length: int = 512
     target_column: str = "labels"
     token_labels: str = "offsets"
+    #: add `span_counts` = tensor([truncated, total]) of this batch, so that a trainer counts the spans of the
+    #: batches it consumes (not those a data loader prefetched or collated in a worker process)
+    counts_in_batch: bool = False
     truncated_spans: int = field(default=0, init=False)
     total_spans: int = field(default=0, init=False)
 
@@ -62,6 +67,7 @@ class PruningCollator:
             )
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        counted = (self.truncated_spans, self.total_spans)
         queries, passages, spans, relevance, targets = [], [], [], [], []
         for row in rows:
             for p, text in enumerate(row["texts"]):
@@ -100,6 +106,10 @@ class PruningCollator:
         batch = {k: v for k, v in enc.items() if k in inputs}
         batch["labels"] = torch.tensor(labels, dtype=torch.long)
         batch["ranking_targets"] = torch.tensor(targets, dtype=torch.float32)
+        if self.counts_in_batch:
+            batch[SPAN_COUNTS] = torch.tensor(
+                [self.truncated_spans - counted[0], self.total_spans - counted[1]], dtype=torch.long
+            )
         return batch
 
     def _count_truncation(self, offsets, seq_ids, spans) -> None:

@@ -5,6 +5,7 @@ One directory holds a saved model:
     config.json           the backbone's own HF config
     model.safetensors     backbone weights under `backbone.*`, head weights under `pruning_head.*`
     tokenizer files
+Saving is atomic (written beside the target, renamed into place); a half-written directory is refused.
 Loading is strict: a missing, unexpected or mis-shaped tensor is an error, never a random head.
 """
 
@@ -23,6 +24,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
 from pruning.errors import PruningError
+from pruning.train.atomic import INCOMPLETE_MARKER, atomic_dir
 
 logger = logging.getLogger(__name__)
 
@@ -175,9 +177,18 @@ class ContextPruner(nn.Module):
 
     # ---- persistence -------------------------------------------------------------------------------
 
-    def save_pretrained(self, directory: str | Path, tokenizer=None) -> Path:
-        """Write config, weights (safetensors) and, if given, the tokenizer into one directory."""
+    def save_pretrained(self, directory: str | Path, tokenizer=None, atomic: bool = True) -> Path:
+        """Write config, weights (safetensors) and, if given, the tokenizer into one directory.
+
+        `atomic` (the default): written into `<directory>.tmp` and renamed into place when complete, so that a crash
+        never leaves a directory that loads as a mix of two models (see `pruning.train.atomic`). `atomic=False`
+        writes in place, for a caller that stages the enclosing folder itself (a training checkpoint).
+        """
         directory = Path(directory)
+        if atomic:
+            with atomic_dir(directory) as staging:
+                self.save_pretrained(staging, tokenizer=tokenizer, atomic=False)
+            return directory
         directory.mkdir(parents=True, exist_ok=True)
         self.backbone.config.save_pretrained(directory)
         meta = {
@@ -202,45 +213,79 @@ class ContextPruner(nn.Module):
     def from_pretrained(cls, directory: str | Path) -> ContextPruner:
         """Load a directory written by `save_pretrained`; any weight mismatch is a PruningError."""
         directory = Path(directory)
-        meta_path = directory / PRUNER_CONFIG
-        if not meta_path.is_file():
-            raise PruningError(f"{directory}: not a pruner model directory ({PRUNER_CONFIG} missing)")
+        saved = _read_saved(directory)
         try:
-            meta = json.loads(meta_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise PruningError(f"{meta_path}: invalid JSON ({exc})") from None
-        if not isinstance(meta, dict):
-            raise PruningError(f"{meta_path}: top level must be an object, got {type(meta).__name__}")
-        version = meta.get("format_version")
-        if version not in (1, FORMAT_VERSION) or isinstance(version, bool):
-            raise PruningError(f"{meta_path}: field 'format_version': {version!r}, expected 1 or {FORMAT_VERSION}")
-        backbone_cls = getattr(transformers, str(meta.get("backbone_class")), None)
-        if backbone_cls is None:
-            raise PruningError(f"{meta_path}: field 'backbone_class': unknown class {meta.get('backbone_class')!r}")
-        weights_path = directory / WEIGHTS
-        if not weights_path.is_file():
-            raise PruningError(f"{directory}: {WEIGHTS} missing")
-        head = meta.get("head")
-        dropout = head.get("dropout") if isinstance(head, dict) else None
-        if not isinstance(dropout, int | float) or isinstance(dropout, bool) or not 0 <= dropout < 1:
-            raise PruningError(f"{meta_path}: field 'head.dropout': expected a number in [0, 1), got {dropout!r}")
-        # Version 1 did not record the head input: its code read hidden_states[-1] under transformers 5, which is
-        # the output after any final norm, i.e. `final`.
-        head_input = head.get("input") if isinstance(head, dict) and version == FORMAT_VERSION else "final"
-        if head_input not in HEAD_INPUTS:
-            raise PruningError(f"{meta_path}: field 'head.input': expected one of {HEAD_INPUTS}, got {head_input!r}")
-        try:
-            backbone = backbone_cls(AutoConfig.from_pretrained(directory))
+            backbone = saved.backbone_cls(AutoConfig.from_pretrained(directory))
         except (OSError, ValueError) as exc:
             raise PruningError(f"{directory}: cannot read the backbone config ({exc})") from None
-        model = cls(backbone, float(dropout), head_input)
-        try:
-            state = load_file(str(weights_path))
-        except (SafetensorError, OSError) as exc:
-            raise PruningError(f"{weights_path}: not a readable safetensors file ({exc})") from None
-        _load_strict(model, state, weights_path)
+        model = cls(backbone, saved.dropout, saved.head_input)
+        _load_strict(model, _read_weights(saved.weights), saved.weights)
         model.eval()
         return model
+
+    def load_weights(self, directory: str | Path) -> None:
+        """Load the weights of a directory written by `save_pretrained` (e.g. a training checkpoint) into this
+        model, strictly: the saved backbone class and head must be this model's, and every tensor must match."""
+        directory = Path(directory)
+        saved = _read_saved(directory)
+        ours = (type(self.backbone).__name__, self.head_input)
+        theirs = (saved.backbone_cls.__name__, saved.head_input)
+        if ours != theirs:
+            raise PruningError(
+                f"{directory / PRUNER_CONFIG}: saved (backbone_class, head.input) {theirs} != this run's model {ours}"
+            )
+        _load_strict(self, _read_weights(saved.weights), saved.weights)
+
+
+@dataclass
+class _Saved:
+    backbone_cls: type
+    dropout: float
+    head_input: str
+    weights: Path
+
+
+def _read_saved(directory: Path) -> _Saved:
+    """Validate a saved pruner directory's `pruner_config.json` and find its weights; errors are PruningErrors."""
+    if (directory / INCOMPLETE_MARKER).exists():
+        raise PruningError(
+            f"{directory}: an incomplete save (interrupted while it was being written); use a complete model folder"
+        )
+    meta_path = directory / PRUNER_CONFIG
+    if not meta_path.is_file():
+        raise PruningError(f"{directory}: not a pruner model directory ({PRUNER_CONFIG} missing)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise PruningError(f"{meta_path}: invalid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise PruningError(f"{meta_path}: top level must be an object, got {type(meta).__name__}")
+    version = meta.get("format_version")
+    if version not in (1, FORMAT_VERSION) or isinstance(version, bool):
+        raise PruningError(f"{meta_path}: field 'format_version': {version!r}, expected 1 or {FORMAT_VERSION}")
+    backbone_cls = getattr(transformers, str(meta.get("backbone_class")), None)
+    if backbone_cls is None:
+        raise PruningError(f"{meta_path}: field 'backbone_class': unknown class {meta.get('backbone_class')!r}")
+    weights_path = directory / WEIGHTS
+    if not weights_path.is_file():
+        raise PruningError(f"{directory}: {WEIGHTS} missing")
+    head = meta.get("head")
+    dropout = head.get("dropout") if isinstance(head, dict) else None
+    if not isinstance(dropout, int | float) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+        raise PruningError(f"{meta_path}: field 'head.dropout': expected a number in [0, 1), got {dropout!r}")
+    # Version 1 did not record the head input: its code read hidden_states[-1] under transformers 5, which is
+    # the output after any final norm, i.e. `final`.
+    head_input = head.get("input") if isinstance(head, dict) and version == FORMAT_VERSION else "final"
+    if head_input not in HEAD_INPUTS:
+        raise PruningError(f"{meta_path}: field 'head.input': expected one of {HEAD_INPUTS}, got {head_input!r}")
+    return _Saved(backbone_cls, float(dropout), head_input, weights_path)
+
+
+def _read_weights(weights_path: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(weights_path))
+    except (SafetensorError, OSError) as exc:
+        raise PruningError(f"{weights_path}: not a readable safetensors file ({exc})") from None
 
 
 def _load_strict(model: nn.Module, state: dict[str, torch.Tensor], source: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import platform
 import time
 from pathlib import Path
@@ -17,7 +18,10 @@ from pruning.backbones.resolve import resolve_model_source
 from pruning.config import RunConfig
 from pruning.data.training_rows import load_splits, resolve_target_column, validate_dataset
 from pruning.errors import PruningError
+from pruning.train.atomic import atomic_write_text
+from pruning.train.checkpoints import check_checkpoint, latest_checkpoint
 from pruning.train.collator import PruningCollator
+from pruning.train.distributed import barrier, broadcast_from_main
 from pruning.train.modeling import ContextPruner
 from pruning.train.provenance import code_revision, file_fingerprints, package_versions
 from pruning.train.trainer import PruningTrainer
@@ -29,14 +33,56 @@ LOG_HISTORY_FILE = "log_history.json"
 FINAL_MODEL = "final_model"
 
 
+def global_batch(args) -> int:
+    """Rows per optimizer step: per-device batch × devices (processes × GPUs each) × gradient accumulation."""
+    return args.per_device_train_batch_size * max(1, args.n_gpu) * args.world_size * args.gradient_accumulation_steps
+
+
 def _steps_per_epoch(n_rows: int, args) -> int:
-    per_step = args.per_device_train_batch_size * max(1, args.n_gpu) * args.gradient_accumulation_steps
-    return max(1, -(-n_rows // per_step))
+    return max(1, -(-n_rows // global_batch(args)))
 
 
-def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
-    """Train as configured; save `<output_dir>/final_model` and `run_summary.json`; return the summary."""
+def _check_processes(targs) -> None:
+    """A launcher (torchrun, accelerate launch) started several processes: they must form one DDP run."""
+    launched = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if launched > 1 and targs.world_size != launched:
+        raise PruningError(
+            f"launched as {launched} processes but training_args make a {targs.world_size}-process run "
+            "(without CUDA, set training_args.use_cpu=true for DDP on the CPU)"
+        )
+    if targs.world_size > 1 and (targs.deepspeed or targs.fsdp):
+        raise PruningError("training_args: deepspeed / fsdp are not supported (checkpoints are written for DDP)")
+
+
+def _resolve_resume(resume: str | None, config: RunConfig) -> Path | None:
+    """`--resume latest` (the newest complete checkpoint in output_dir) or `--resume CHECKPOINT_DIR`."""
+    if resume is None:
+        return None
+    targs = config.training
+    explicit = "output_dir" in (config.raw.get("training_args") or {})
+    if resume == "latest":
+        if not explicit:
+            raise PruningError(
+                f"{config.source}: --resume latest needs training_args.output_dir (the default is a new folder "
+                "each run); set it, or give the checkpoint folder: --resume OUTPUT_DIR/checkpoint-STEP"
+            )
+        return latest_checkpoint(Path(str(targs.output_dir)))
+    checkpoint = check_checkpoint(Path(resume))
+    if not explicit:  # carry on in the run the checkpoint belongs to
+        targs.output_dir = str(checkpoint.parent)
+    return checkpoint
+
+
+def train(config: RunConfig, progress: bool = True, resume: str | None = None) -> dict[str, Any]:
+    """Train as configured; save `<output_dir>/final_model` and `run_summary.json`; return the summary.
+
+    `resume`: "latest" or a checkpoint folder (written with `save_strategy`) to continue from. Under DDP every
+    process runs this; only the main one writes files.
+    """
     margs, dargs, targs = config.model, config.data, config.training
+    _check_processes(targs)
+    targs.output_dir = broadcast_from_main(targs.output_dir)  # a default one is named after each process's clock
+    checkpoint = _resolve_resume(resume, config)
     set_seed(targs.seed)
     source = resolve_model_source(margs.model_name_or_path)
     try:
@@ -89,7 +135,11 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
         frozen = model.freeze_lower_layers(margs.freeze_layers)
         logger.info("froze the embeddings and %d layers: %.1f M parameters", margs.freeze_layers, frozen / 1e6)
     collator = PruningCollator(
-        tokenizer, max_length=margs.max_length, target_column=target, token_labels=dargs.token_labels
+        tokenizer,
+        max_length=margs.max_length,
+        target_column=target,
+        token_labels=dargs.token_labels,
+        counts_in_batch=True,
     )
     trainer = PruningTrainer(
         model=model,
@@ -106,15 +156,23 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
     )
     if config.compat != "none":
         logger.info("compat: %s: %s", config.compat, config.behaviours())
+    if checkpoint is not None:
+        logger.info("resuming from %s", checkpoint)
     started = time.perf_counter()
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
     train_seconds = time.perf_counter() - started
     final_eval = trainer.evaluate() if eval_ds is not None else {}
 
+    truncated_spans, total_spans = trainer.span_totals()  # over all processes (and the run before a resume)
     out_dir = Path(str(targs.output_dir))  # load_config always sets it
-    model_dir = model.save_pretrained(out_dir / FINAL_MODEL, tokenizer=tokenizer)
+    model_dir = out_dir / FINAL_MODEL
     history = trainer.state.log_history
-    (out_dir / LOG_HISTORY_FILE).write_text(json.dumps(history, indent=1) + "\n")
+    main_process = trainer.is_world_process_zero()
+    if main_process:
+        # a summary left by an earlier run in this folder must never sit beside the new model
+        (out_dir / SUMMARY_FILE).unlink(missing_ok=True)
+        model.save_pretrained(model_dir, tokenizer=tokenizer)
+        atomic_write_text(out_dir / LOG_HISTORY_FILE, json.dumps(history, indent=1) + "\n")
     train_logs = [h for h in history if "loss" in h and "eval_loss" not in h]
     summary = {
         "config_file": str(config.source),
@@ -138,22 +196,34 @@ def train(config: RunConfig, progress: bool = True) -> dict[str, Any]:
         "final_train": {k: train_logs[-1].get(k) for k in ("loss", "ranking_loss", "pruning_loss")}
         if train_logs
         else {},
-        "mean_train_loss": result.training_loss,
+        "mean_train_loss": result.training_loss if checkpoint is None else trainer.run_mean_loss,
         "final_eval": {k: final_eval.get(f"eval_{k}") for k in ("loss", "ranking_loss", "pruning_loss")},
-        "truncated_spans": collator.truncated_spans,
-        "total_spans": collator.total_spans,
+        "truncated_spans": truncated_spans,
+        "total_spans": total_spans,
         "model_dir": str(model_dir),
         "log_history": str(out_dir / LOG_HISTORY_FILE),
+        "distributed": {
+            "world_size": targs.world_size,
+            "per_device_train_batch_size": targs.per_device_train_batch_size,
+            "gradient_accumulation_steps": targs.gradient_accumulation_steps,
+            "global_train_batch_size": global_batch(targs),
+        },
+        "resumed_from": None
+        if checkpoint is None
+        else {"checkpoint": str(checkpoint), "global_step": trainer.resumed_at_step, "requested": resume},
     }
-    from pruning.train.plots import plot_losses
+    if main_process:
+        from pruning.train.plots import plot_losses
 
-    plot_losses(history, out_dir / "loss_curves.png")
-    (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n")
-    if collator.truncated_spans:
+        plot_losses(history, out_dir / "loss_curves.png")
+        text = json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n"
+        atomic_write_text(out_dir / SUMMARY_FILE, text)
+    barrier()  # no process leaves before the files are written
+    if truncated_spans and main_process:
         logger.warning(
             "%d of %d sentence spans were cut by max_length=%d",
-            collator.truncated_spans,
-            collator.total_spans,
+            truncated_spans,
+            total_spans,
             margs.max_length,
         )
     return summary

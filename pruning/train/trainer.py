@@ -9,17 +9,32 @@ full-batch means.
 is its own mean and is not divided by the accumulation count, so gradients are summed over micro-batches and the
 logged `loss` is that sum (accumulation × a mean). The logged components stay means over the micro-batches, so
 they compare across both modes.
+
+Under DDP (torchrun, accelerate launch) the token cross-entropy is normalised by the labelled tokens of the global
+batch (HF gathers `num_items_in_batch` across processes when `average_tokens_across_devices` is on, the default)
+and scaled so that DDP's gradient mean gives the single-process loss; the logged components are means over the
+processes, like the Trainer's own `loss`. Checkpoints and resume: `pruning.train.checkpoints`.
 """
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import torch
 from transformers import Trainer
 
+from pruning.train.checkpoints import CheckpointingMixin
+from pruning.train.collator import SPAN_COUNTS
+from pruning.train.distributed import all_reduce_mean, all_reduce_sum
 from pruning.train.losses import LossParts, pruning_loss
+
+logger = logging.getLogger(__name__)
 
 COMPONENTS = ("ranking_loss", "pruning_loss")
 LOSS_ACCUMULATION = ("full_batch", "micro_batch_sum")
+#: The span counts (the collator's `span_counts` of each batch) that a run summary reports.
+SPAN_COUNT_NAMES = ("truncated_spans", "total_spans")
 
 
 def is_head_parameter(name: str) -> bool:
@@ -27,7 +42,7 @@ def is_head_parameter(name: str) -> bool:
     return name.startswith("pruning_head.") or ".classifier." in name or ".pooler." in name
 
 
-class PruningTrainer(Trainer):
+class PruningTrainer(CheckpointingMixin, Trainer):
     """Trainer for `ContextPruner`; batches come from `PruningCollator` (`labels` are token labels)."""
 
     loss_is_scaled_for_ga = True
@@ -55,6 +70,10 @@ class PruningTrainer(Trainer):
         self.token_teacher_weight = token_teacher_weight
         self._train_sums = dict.fromkeys(COMPONENTS, 0.0)
         self._train_steps_logged = 0
+        self._prior_loss_total = 0.0  # logged loss of the steps before a resume
+        self.resumed_at_step: int | None = None
+        self.run_mean_loss: float | None = None
+        self.span_counts = [0, 0]  # truncated, total spans of the batches consumed (training and evaluation)
         self._eval_sums = dict.fromkeys(COMPONENTS, 0.0)
         self._eval_weights = dict.fromkeys(COMPONENTS, 0.0)
 
@@ -86,11 +105,17 @@ class PruningTrainer(Trainer):
     def _parts(self, model, inputs, num_items_in_batch=None) -> tuple[LossParts, object]:
         labels = inputs["labels"]
         targets = inputs["ranking_targets"]
-        model_inputs = {k: v for k, v in inputs.items() if k not in ("labels", "ranking_targets")}
+        if SPAN_COUNTS in inputs:
+            counts = inputs[SPAN_COUNTS].tolist()
+            self.span_counts = [mine + int(new) for mine, new in zip(self.span_counts, counts, strict=True)]
+        model_inputs = {k: v for k, v in inputs.items() if k not in ("labels", "ranking_targets", SPAN_COUNTS)}
         outputs = model(**model_inputs)
         scale = 1.0
         if num_items_in_batch is not None:
             scale = 1.0 / self.current_gradient_accumulation_steps
+            if self.args.average_tokens_across_devices and self.args.world_size > 1:
+                # the count is global: × world size, so that DDP's mean over processes gives the global mean
+                num_items_in_batch = num_items_in_batch / self.args.world_size
         parts = pruning_loss(
             outputs.ranking_logits,
             targets,
@@ -131,6 +156,10 @@ class PruningTrainer(Trainer):
         self._eval_sums = dict.fromkeys(COMPONENTS, 0.0)
         self._eval_weights = dict.fromkeys(COMPONENTS, 0.0)
         output = super().evaluation_loop(*args, **kwargs)
+        # under DDP each process evaluated its shard: add up the sums and weights of all of them
+        reduced = all_reduce_sum([*self._eval_sums.values(), *self._eval_weights.values()], self.args.device)
+        self._eval_sums = dict(zip(COMPONENTS, reduced[: len(COMPONENTS)], strict=True))
+        self._eval_weights = dict(zip(COMPONENTS, reduced[len(COMPONENTS) :], strict=True))
         prefix = kwargs.get("metric_key_prefix", args[4] if len(args) > 4 else "eval")
         metrics = output.metrics
         assert metrics is not None  # the Trainer's evaluation loop always fills them
@@ -146,11 +175,58 @@ class PruningTrainer(Trainer):
         return output
 
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
-        if "loss" in logs:
+        if "loss" in logs:  # every process logs the training loss at the same step: the reduction is collective
             steps = self.state.global_step - self._train_steps_logged
+            sums = all_reduce_mean([self._train_sums[name] for name in COMPONENTS], self.args.device)
             if steps > 0:
-                for name in COMPONENTS:
-                    logs[name] = round(self._train_sums[name] / steps, 6)
+                for name, total in zip(COMPONENTS, sums, strict=True):
+                    logs[name] = round(total / steps, 6)
                 self._train_sums = dict.fromkeys(COMPONENTS, 0.0)
                 self._train_steps_logged = self.state.global_step
+        if "train_loss" in logs:  # the end of train(): over the whole run, also when it was resumed
+            if self.resumed_at_step is not None:
+                logs["train_loss"] = (self._prior_loss_total + self._total_loss_scalar) / max(self.state.global_step, 1)
+            self.run_mean_loss = logs["train_loss"]
         super().log(logs, *args, **kwargs)
+
+    def _logging_state(self) -> dict[str, Any]:
+        """What the loss logging holds between two logs, as means over the processes (a collective under DDP)."""
+        pending = all_reduce_mean([float(self._tr_loss.item()), *self._train_sums.values()], self.args.device)
+        return {
+            "global_step": self.state.global_step,
+            "globalstep_last_logged": self._globalstep_last_logged,
+            "train_steps_logged": self._train_steps_logged,
+            "pending_loss": pending[0],
+            "pending_components": dict(zip(COMPONENTS, pending[1:], strict=True)),
+            "logged_loss_total": self._prior_loss_total + self._total_loss_scalar,
+            "span_counts": dict(zip(SPAN_COUNT_NAMES, self.span_totals(), strict=True)),
+        }
+
+    def span_totals(self) -> list[int]:
+        """(truncated_spans, total_spans) of the batches consumed, summed over the processes (a collective)."""
+        return [int(round(v)) for v in all_reduce_sum(self.span_counts, self.args.device)]
+
+    def _restore_logging_state(self, saved: dict[str, Any] | None) -> None:
+        """At train begin: a fresh run starts its averages at its first step; a resumed one carries on with the
+        sums its checkpoint held, so that its first log after the resume averages the same steps."""
+        self._train_sums = dict.fromkeys(COMPONENTS, 0.0)
+        self._train_steps_logged = self.state.global_step
+        self._prior_loss_total = 0.0
+        self.span_counts = [0, 0]
+        self.resumed_at_step = self.state.global_step if self.resumed_from else None
+        if saved is None:
+            return
+        if saved.get("global_step") != self.state.global_step:
+            logger.warning(
+                "the checkpoint's logging state is for step %s, not %s: not restored",
+                saved.get("global_step"),
+                self.state.global_step,
+            )
+            return
+        self._tr_loss += saved["pending_loss"]
+        self._globalstep_last_logged = saved["globalstep_last_logged"]
+        self._train_steps_logged = saved["train_steps_logged"]
+        self._train_sums = {name: float(saved["pending_components"][name]) for name in COMPONENTS}
+        self._prior_loss_total = float(saved["logged_loss_total"])
+        if self.is_world_process_zero():  # the main process carries the counts of every process so far
+            self.span_counts = [int(saved["span_counts"][name]) for name in SPAN_COUNT_NAMES]

@@ -44,3 +44,21 @@ def test_subprocess_has_no_traceback(tmp_path):
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("error:")
+
+
+def test_resume_problems_exit_2_with_one_line(tmp_path, capsys):
+    config = str(ROOT / "pruning-config" / "tiny-offline.yaml")
+    assert main([config, "--resume", str(tmp_path / "gone")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: {tmp_path / 'gone'}: no such checkpoint folder (--resume)"
+    ]
+    run = tmp_path / "run"
+    (run / "checkpoint-5.tmp").mkdir(parents=True)  # only a save that never finished
+    assert main([config, f"training_args.output_dir={run}", "--resume", "latest"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"error: {run}: no complete checkpoint to resume from (--resume latest) (1 incomplete skipped)"
+    assert not [line for line in err if line.startswith("error:")][:-1]  # one error line; the skip is a warning
+    assert main([config, "--resume", "latest"]) == 2  # the default output_dir is a new folder each run
+    assert "--resume latest needs training_args.output_dir" in capsys.readouterr().err
+    assert main([config, "--resume"]) == 2
+    assert "expected one argument" in capsys.readouterr().err

@@ -102,6 +102,17 @@ def test_truncation_is_counted(tiny_tokenizer):
     batch = collator([row])
     assert batch["input_ids"].shape[1] == 32
     assert collator.truncated_spans > 0 and collator.total_spans == 20
+    assert "span_counts" not in batch  # only on request: it is not a model input
+
+
+def test_batch_carries_its_own_span_counts(tiny_tokenizer):
+    # a trainer counts the batches it consumes from these (a data loader collates ahead, or in worker processes)
+    collator = PruningCollator(tiny_tokenizer, max_length=32, counts_in_batch=True)
+    first = collator([_row("質問", ["これは長い文です。" * 3] * 20, [1] * 20)])["span_counts"].tolist()
+    second = collator([_row("質問", ["短い。"] * 3, [1] * 3)])["span_counts"].tolist()
+    assert first == [collator.truncated_spans, 20] and first[0] > 0
+    assert second == [0, 3]
+    assert collator.total_spans == 23
 
 
 def test_ranking_targets_from_named_column(tiny_tokenizer):
