@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--batch-size", type=int, default=32, help="sequences per forward pass (default 32)")
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
-    parser.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="inference backend")
+    parser.add_argument(
+        "--backend", choices=("torch", "onnx", "onnx-int8"), default="torch", help="inference backend (default torch)"
+    )
     parser.add_argument("--splitter", default="project", help="sentence splitter for 'context' strings")
     parser.add_argument("--skip-invalid", action="store_true", help="skip malformed lines, count and report them")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

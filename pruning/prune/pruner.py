@@ -18,7 +18,7 @@ from pruning.prune.splitters import Splitter, get_splitter
 from pruning.prune.threshold import read_default_threshold
 
 Context = str | Sequence[str]
-BACKENDS = ("torch", "onnx")
+BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
 class Pruner:
@@ -48,7 +48,8 @@ class Pruner:
         batch_size: int = 32,
         max_length: int | None = None,
     ) -> Pruner:
-        """Load a model directory written by `pruning-train` (or `pruning-export --onnx` for backend="onnx").
+        """Load a model directory written by `pruning-train` (or by `pruning-export --onnx` for backend="onnx", or
+        "onnx-int8" for its quantised model, which is faster and drifts: see docs/api.md).
 
         `device=None` takes CUDA when available, else the CPU. The model's default threshold (set by
         `pruning-exec --set-default-threshold`) is read from its pruner_config.json.
@@ -57,10 +58,11 @@ class Pruner:
 
         if backend not in BACKENDS:
             raise PruningError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-        if backend == "onnx":
+        if backend.startswith("onnx"):
             from pruning.prune.onnx_backend import OnnxPrunerModel
 
-            model: Any = OnnxPrunerModel(model_dir)
+            model: Any = OnnxPrunerModel(model_dir, variant="int8" if backend == "onnx-int8" else "fp32")
+            device = device or "cpu"  # onnxruntime runs here on the CPU
         else:
             from pruning.train.modeling import ContextPruner
 
