@@ -1,4 +1,6 @@
-"""`pruning-baseline capture RUN_DIR -o BASELINE.json` and `pruning-baseline compare RUN_DIR BASELINE`.
+"""`pruning-baseline capture RUN_DIR -o BASELINE.json`, `pruning-baseline calibrate RUN_DIR RUN_DIR RUN_DIR ... -o
+BASELINE.json` (bands from the spread of repeated runs; docs/harness-power.md) and `pruning-baseline compare RUN_DIR
+BASELINE`.
 
 compare prints the pass/fail table (for nightly logs) and exits 1 when a check fails, 2 on bad input.
 BASELINE is a captured JSON or the seed YAML (baselines/seed_jpre-xs-minimal_20250730.yaml).
@@ -22,6 +24,17 @@ def build_parser() -> argparse.ArgumentParser:
     cap = sub.add_parser("capture", help="write a baseline JSON from a finished run directory")
     cap.add_argument("run_dir", type=Path)
     cap.add_argument("-o", "--output", type=Path, required=True, help="baseline JSON to write")
+    cal = sub.add_parser(
+        "calibrate", help="write a baseline whose bands come from the spread of >= 3 runs of one config"
+    )
+    cal.add_argument("run_dirs", type=Path, nargs="+", metavar="run_dir")
+    cal.add_argument("-o", "--output", type=Path, required=True, help="baseline JSON to write")
+    cal.add_argument(
+        "--k",
+        type=float,
+        default=None,
+        help="band = max(floor, k × spread); default: the 99 %% prediction factor for the number of runs",
+    )
     cmp_ = sub.add_parser("compare", help="check a run against a baseline; exit 1 on any failed check")
     cmp_.add_argument("run_dir", type=Path)
     cmp_.add_argument("baseline", type=Path)
@@ -37,6 +50,17 @@ def _main(argv: Sequence[str] | None) -> int:
     from pruning.harness.render import render_table
 
     args = build_parser().parse_args(argv)
+    if args.command == "calibrate":
+        from pruning.harness.calibrate import calibrate
+
+        baseline = calibrate([load_run(d) for d in args.run_dirs], k=args.k)
+        write_output(args.output, json.dumps(baseline, indent=1, ensure_ascii=False) + "\n")
+        cal, bands = baseline["calibration"], baseline["bands"]
+        print(f"wrote {args.output}: calibrated from {cal['runs']} runs (seeds {cal['seeds']}), k = {cal['k']:.2f}")
+        for kind, sigma in cal["spread"].items():
+            band = bands.get(kind, bands.get("train_time_abs") if kind == "train_seconds" else None)
+            print(f"  {kind}: spread {sigma:.4g} -> band {band:.4g}" if band is not None else f"  {kind}: {sigma:.4g}")
+        return 0
     run = load_run(args.run_dir)
     if args.command == "capture":
         baseline = capture(run)

@@ -67,23 +67,40 @@ def _tol_text(tol: float | None, prefix: str = "±") -> str:
     return "report only" if tol is None else f"{prefix}{tol:g}"
 
 
+def _sigma_note(delta: float, sigma: float | None) -> str:
+    """'Δ = +0.004 (1.3 σ)': a difference in units of a calibrated baseline's spread; '' for any other baseline."""
+    if sigma is None:
+        return ""
+    if sigma == 0:
+        return f"Δ = {delta:+.4g} (σ = 0: the calibration runs agreed exactly)"
+    return f"Δ = {delta:+.4g} ({abs(delta) / sigma:.1f} σ)"
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
 def _row_at(rows: list[dict[str, Any]], threshold: float) -> dict[str, Any] | None:
     return next((r for r in rows if math.isclose(r["threshold"], threshold, abs_tol=1e-9)), None)
 
 
-def _check_evaluation(name: str, got: dict[str, Any], want: dict[str, Any], bands: Bands) -> list[Check]:
+def _check_evaluation(
+    name: str, got: dict[str, Any], want: dict[str, Any], bands: Bands, spread: dict[str, float]
+) -> list[Check]:
     checks = []
     best_t = want["best"]["threshold"]
     metric = normalize_metric(want["best"]["metric"])
     # the baseline's metric decides, whatever --best-by the run was evaluated with
     got_best = best_threshold([ThresholdRow(**{k: r[k] for k in ROW_FIELDS}) for r in got["thresholds"]], metric)
+    # a calibrated baseline accepts any best threshold its runs chose
+    seen = want["best"].get("seen") or [best_t]
     checks.append(
         Check(
             f"{name}: best threshold by {metric}",
             got_best,
             best_t,
-            "exact",
-            PASS if math.isclose(got_best, best_t) else FAIL,
+            "exact" if len(seen) == 1 else "one of " + ", ".join(f"{t:g}" for t in seen),
+            PASS if any(math.isclose(got_best, t) for t in seen) else FAIL,
         )
     )
     g_row, w_row = _row_at(got["thresholds"], best_t), _row_at(want["thresholds"], best_t)
@@ -97,6 +114,7 @@ def _check_evaluation(name: str, got: dict[str, Any], want: dict[str, Any], band
             round(w_row["f2_5"], 4),
             _tol_text(bands.f2_5),
             _within(g_row["f2_5"], w_row["f2_5"], bands.f2_5),
+            _sigma_note(g_row["f2_5"] - w_row["f2_5"], spread.get("f2_5")),
         )
     )
     checks.append(
@@ -106,6 +124,7 @@ def _check_evaluation(name: str, got: dict[str, Any], want: dict[str, Any], band
             w_row["fn"],
             _tol_text(bands.fn),
             _within(g_row["fn"], w_row["fn"], bands.fn),
+            _sigma_note(g_row["fn"] - w_row["fn"], spread.get("fn")),
         )
     )
     floor = bands.recall_min
@@ -119,6 +138,7 @@ def _check_evaluation(name: str, got: dict[str, Any], want: dict[str, Any], band
             round(w_row["recall"], 4),
             "report only" if floor is None else f">= {floor:.4f}",
             status,
+            _sigma_note(g_row["recall"] - w_row["recall"], spread.get("recall_drop")),
         )
     )
     worst, worst_detail = 0.0, ""
@@ -140,17 +160,17 @@ def _check_evaluation(name: str, got: dict[str, Any], want: dict[str, Any], band
             0,
             _tol_text(bands.count),
             _within(worst, 0, bands.count),
-            worst_detail,
+            _join(worst_detail, _sigma_note(worst, spread.get("count"))),
         )
     )
     if "items" in want:
-        checks.append(_check_scores(name, got["items"], want["items"], bands.score_drift))
+        checks.append(_check_scores(name, got["items"], want["items"], bands.score_drift, spread.get("score_drift")))
     else:
         checks.append(Check(f"{name}: per-context scores", None, None, "", SKIP, "baseline has no per-context scores"))
     return checks
 
 
-def _check_scores(name: str, got: list[dict], want: list[dict], tol: float | None) -> Check:
+def _check_scores(name: str, got: list[dict], want: list[dict], tol: float | None, sigma: float | None = None) -> Check:
     if len(got) != len(want) or any(
         g["query"] != w["query"] or len(g["scores"]) != len(w["scores"]) for g, w in zip(got, want, strict=False)
     ):
@@ -166,13 +186,18 @@ def _check_scores(name: str, got: list[dict], want: list[dict], tol: float | Non
     worst = deltas[0][0] if deltas else 0.0
     over = sum(1 for d in deltas if tol is not None and d[0] > tol)
     offenders = "; ".join(f"item {i} ctx {j}: {gs:.4f} vs {ws:.4f}" for _, i, j, gs, ws in deltas[:3])
-    detail = f"{over} of {len(deltas)} beyond; worst: {offenders}"
+    detail = _join(f"{over} of {len(deltas)} beyond; worst: {offenders}", _sigma_note(worst, sigma))
     return Check(
         f"{name}: per-context scores (max |Δ|)", round(worst, 6), 0, _tol_text(tol), _within(worst, 0, tol), detail
     )
 
 
-def _check_losses(run: RunArtifacts, baseline: dict[str, Any], bands: Bands) -> list[Check]:
+def _rel_sigma(spread: dict[str, float], kind: str, want: float) -> float | None:
+    """A relative spread (the loss kinds) in the units of `want`."""
+    return None if kind not in spread else spread[kind] * abs(want)
+
+
+def _check_losses(run: RunArtifacts, baseline: dict[str, Any], bands: Bands, spread: dict[str, float]) -> list[Check]:
     checks = []
     for group in ("final_train", "final_eval"):
         want = baseline.get(group) or {}
@@ -183,7 +208,8 @@ def _check_losses(run: RunArtifacts, baseline: dict[str, Any], bands: Bands) -> 
             tol = _rel_tol(want[part], bands.loss_rel, None)
             value = got.get(part)
             status = FAIL if value is None else _within(value, want[part], tol)
-            checks.append(Check(f"{group} {part}", value, want[part], _tol_text(tol), status))
+            note = "" if value is None else _sigma_note(value - want[part], _rel_sigma(spread, "loss_rel", want[part]))
+            checks.append(Check(f"{group} {part}", value, want[part], _tol_text(tol), status, note))
     got_points = {p["step"]: p for p in run.eval_trajectory()}
     for point in baseline.get("eval_trajectory") or []:
         for part in LOSS_PARTS:
@@ -192,7 +218,12 @@ def _check_losses(run: RunArtifacts, baseline: dict[str, Any], bands: Bands) -> 
             tol = _rel_tol(point[part], bands.trajectory_rel, bands.trajectory_abs)
             got = got_points.get(point["step"], {}).get(part)
             status = FAIL if got is None else _within(got, point[part], tol)
-            detail = "" if got is not None else f"no eval_{part} logged at step {point['step']}"
+            sigma = _rel_sigma(spread, "trajectory_rel", point[part])
+            detail = (
+                _sigma_note(got - point[part], sigma)
+                if got is not None
+                else f"no eval_{part} logged at step {point['step']}"
+            )
             checks.append(
                 Check(f"eval {part} at step {point['step']}", got, point[part], _tol_text(tol), status, detail)
             )
@@ -301,6 +332,7 @@ def _setup_check(what: str, obtained: Any, expected: Any = "-", detail: str | li
 def compare(run: RunArtifacts, baseline: dict[str, Any], baseline_name: str = "baseline") -> Comparison:
     """Every check of `run` against `baseline`; a baseline evaluation the run lacks is a failure."""
     bands = Bands.from_dict(baseline.get("bands") or {}, baseline_name)
+    spread = (baseline.get("calibration") or {}).get("spread") or {}
     result = Comparison(str(run.run_dir), baseline_name)
     for name, want in baseline["evaluations"].items():
         got = run.evaluations.get(name)
@@ -309,8 +341,8 @@ def compare(run: RunArtifacts, baseline: dict[str, Any], baseline_name: str = "b
                 Check(f"{name}: evaluation", None, name, "present", FAIL, f"no {EVAL_DIR}/ result for it")
             )
             continue
-        result.checks.extend(_check_evaluation(name, got, want, bands))
-    result.checks.extend(_check_losses(run, baseline, bands))
+        result.checks.extend(_check_evaluation(name, got, want, bands, spread))
+    result.checks.extend(_check_losses(run, baseline, bands, spread))
     result.checks.append(_check_time(run, baseline, bands))
     result.checks.extend(_check_setup(run, baseline))
     return result

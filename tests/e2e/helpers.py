@@ -50,15 +50,26 @@ def check_captured_baseline(run_dir: Path, path: Path, bands: Bands, force: bool
     Like pytest-regressions, --force-regen rewrites the baseline only when the run no longer matches it, or when
     the baseline lacks fields a capture now records (e.g. provenance added later); a missing baseline is
     captured. Either way the test then fails once, so that the new file gets reviewed before it is committed.
+
+    A calibrated baseline (`pruning-baseline calibrate`, docs/harness-power.md) keeps the bands its runs measured,
+    whatever `bands` says, and is never overwritten by one run's capture: --force-regen on it fails, asking for a
+    new calibration.
     """
     run = load_run(run_dir)
     fresh = capture(run, bands)
     comparison = None
     if path.is_file():
         baseline = load_baseline(path)
-        baseline["bands"] = vars(bands)
+        calibrated = "calibration" in baseline
+        if not calibrated:
+            baseline["bands"] = vars(bands)
         comparison = compare(run, baseline, str(path.relative_to(ROOT)))
         print(render_table(comparison))
+        if calibrated:
+            if comparison.ok:
+                return
+            hint = "; it is calibrated: recalibrate it (docs/harness-power.md), --force-regen does not" if force else ""
+            pytest.fail(f"\n{render_table(comparison)}{hint}")
         stale = [k for k, v in fresh.items() if v is not None and baseline.get(k) is None]
         if comparison.ok and not (force and stale):
             return

@@ -8,10 +8,13 @@ pipeline against its own captured baseline.
 2. test_corrected_pipeline trains the same config with `compat=none` and evaluates with the default pair
    format and exact ranges, checked against baselines/gpu_e2e/<device>[__<stand-in model>].json. A first run on
    a device captures that file and fails once, asking for a review; commit it to record the device's baseline.
+   That file may instead be a calibrated baseline (`pruning-baseline calibrate` over >= 3 runs kept with
+   PRUNING_GPU_RUNS_DIR, see docs/harness-power.md): its bands then come from the runs' spread.
 
 Skips, saying which, when CUDA, the model or the dataset is missing. For air-gapped GPU hosts:
 PRUNING_GPU_MODEL (local model directory) and PRUNING_GPU_DATA (directory with train.* / validation.*
-json/jsonl/parquet files, shards `train-*` too).
+json/jsonl/parquet files, shards `train-*` too). PRUNING_GPU_RUNS_DIR=DIR keeps the corrected pipeline's run
+directory as DIR/<timestamp> (train + eval results), for `pruning-baseline calibrate DIR/* -o BASELINE`.
 """
 
 from __future__ import annotations
@@ -100,6 +103,18 @@ def device_baseline(model_override: str | None) -> Path:
     return ROOT / "baselines" / "gpu_e2e" / f"{name}.json"
 
 
+def _corrected_run_dir(tmp_path_factory) -> Path:
+    """A fresh temporary folder, or DIR/<timestamp> under PRUNING_GPU_RUNS_DIR so that runs are kept to calibrate."""
+    keep = os.environ.get("PRUNING_GPU_RUNS_DIR")
+    if not keep:
+        return tmp_path_factory.mktemp("gpu_corrected")
+    from datetime import datetime
+
+    run_dir = Path(keep) / datetime.now().strftime("corrected-%Y%m%d-%H%M%S")
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
 def test_seed_reproduction(tmp_path_factory):
     overrides = _requirements()
     run_dir = tmp_path_factory.mktemp("gpu_run")
@@ -114,7 +129,7 @@ def test_seed_reproduction(tmp_path_factory):
 
 def test_corrected_pipeline(tmp_path_factory, request):
     overrides = _requirements()
-    run_dir = tmp_path_factory.mktemp("gpu_corrected")
+    run_dir = _corrected_run_dir(tmp_path_factory)
     summary = train_run(SEED_CONFIG, run_dir, [*overrides, "compat=none"])
     assert summary["resolved"]["compat"] == "none"
     evaluate(run_dir, EVAL_FILES["ja_v3"])

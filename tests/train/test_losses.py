@@ -67,6 +67,11 @@ def test_accumulation_normalisation_sums_to_full_batch():
 def test_shape_errors_are_explicit():
     with pytest.raises(ValueError, match="ranking_logits"):
         pruning_loss(torch.zeros(2), torch.zeros(3), torch.zeros(2, 1, 2), torch.zeros(2, 1, dtype=torch.long))
+    # either half of the token shape rule alone is an error: labels one token short, or three classes
+    with pytest.raises(ValueError, match=r"token_logits \(2, 3, 2\) must be token_labels \(2, 4\)"):
+        pruning_loss(torch.zeros(2), torch.zeros(2), torch.zeros(2, 3, 2), torch.zeros(2, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"token_logits \(2, 3, 3\)"):
+        pruning_loss(torch.zeros(2), torch.zeros(2), torch.zeros(2, 3, 3), torch.zeros(2, 3, dtype=torch.long))
 
 
 def test_token_teacher_target_by_hand():

@@ -97,3 +97,20 @@ def test_reference_collator_uses_longest_first_and_only_ids_and_mask(char_tokeni
 def test_collator_rejects_an_unknown_label_mode(char_tokenizer):
     with pytest.raises(ValueError, match="token_labels must be one of offsets, reference"):
         PruningCollator(char_tokenizer, token_labels="v2")
+
+
+def test_passage_start_skips_the_probe_inside_the_query(char_tokenizer):
+    # <s> ▁ a ▁ t e s t </s> | </s> ▁ t e s t </s>: the query alone is 9 ids, and "▁test" inside it is no passage
+    assert passage_start(char_tokenizer, "a test") == 10
+
+
+def test_positions_are_not_cut_at_the_tokenizer_length(char_tokenizer):
+    # the reference re-tokenised without truncation: 71 ids (▁ + 70 × a) although model_max_length is 64
+    assert char_tokenizer.model_max_length == 64
+    assert span_positions(char_tokenizer, "q", ["a" * 70]) == [(5, 76)]
+
+
+def test_a_relevant_index_past_the_last_sentence_is_skipped(char_tokenizer):
+    # [2] is an index list (not a 0/1 mask of 2 values); sentence 2 does not exist, so both sentences get 0
+    labels = reference_token_labels(char_tokenizer, "q", "hi there. bye.", [(0, 9), (10, 14)], [2], padded_length=21)
+    assert labels == [-100] * 5 + [0] * 15 + [-100]

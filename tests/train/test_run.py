@@ -10,6 +10,7 @@ import pytest
 import torch
 import yaml
 from safetensors.torch import load_file
+from transformers import AutoTokenizer
 
 from pruning.config import load_config
 from pruning.data.synthetic import make_rows
@@ -144,3 +145,46 @@ def test_evals_per_run_counts_fractional_epochs(tmp_path, tiny_backbone_dir, dat
     assert summary["resolved"]["global_steps"] == 9
     assert summary["resolved"]["eval_steps"] == 4
     assert [h["step"] for h in _history(summary) if "eval_loss" in h][:2] == [4, 8]
+
+
+def test_logged_learning_rate_follows_cosine_with_warmup(tmp_path, tiny_backbone_dir, data_files):
+    # 8 steps, warmup ratio 0.25 = 2 steps, then a half cosine to 0. The Trainer logs the rate step s ran with,
+    # f(s − 1) × lr, where f(i) = i / 2 during warm-up (i < 2), else ½ (1 + cos(π (i − 2) / 6)).
+    summary = _run(
+        tmp_path, tiny_backbone_dir, data_files, "cosine", max_steps=8, lr_scheduler_type="cosine", warmup_steps=0.25
+    )
+    logged = {h["step"]: h["learning_rate"] for h in _history(summary) if "learning_rate" in h}
+    want = {1: 0.0, 2: 0.5, 3: 1.0, 4: 0.9330127, 5: 0.75, 6: 0.5, 7: 0.25, 8: 0.0669873}
+    assert logged == pytest.approx({s: 5e-3 * f for s, f in want.items()}, abs=1e-9)
+
+
+def test_evaluation_reads_the_validation_rows(tmp_path, tiny_backbone_dir, data_files):
+    # The final eval losses must be those of the saved model on validation.jsonl, computed here with plain torch
+    # (mean squared logit error over pairs, mean token cross-entropy over labelled tokens), and not the train rows'.
+    from pruning.train.collator import PruningCollator
+    from pruning.train.modeling import ContextPruner
+
+    summary = _run(
+        tmp_path, tiny_backbone_dir, data_files, "evalsplit", max_steps=2, eval_strategy="steps", eval_steps=2
+    )
+    model = ContextPruner.from_pretrained(summary["model_dir"])
+    collate = PruningCollator(AutoTokenizer.from_pretrained(summary["model_dir"]), max_length=64)
+
+    def losses(split):
+        rows = [json.loads(line) for line in (data_files / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()]
+        batch = collate(rows)
+        with torch.no_grad():
+            out = model(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
+        keep = batch["labels"] != -100
+        ranking = ((out.ranking_logits - batch["ranking_targets"]) ** 2).mean().item()
+        log_p = torch.log_softmax(out.token_logits[keep], dim=-1)
+        pruning = -log_p.gather(1, batch["labels"][keep].unsqueeze(1)).mean().item()
+        return ranking, pruning
+
+    ranking, pruning = losses("validation")
+    assert summary["resolved"]["eval_rows"] == 8
+    assert summary["final_eval"]["ranking_loss"] == pytest.approx(ranking, rel=1e-4)
+    assert summary["final_eval"]["pruning_loss"] == pytest.approx(pruning, rel=1e-4)
+    assert summary["final_eval"]["loss"] == pytest.approx(0.05 * ranking + pruning, rel=1e-4)
+    _, train_pruning = losses("train")  # the check can tell the splits apart
+    assert abs(train_pruning - pruning) > 1e-2
