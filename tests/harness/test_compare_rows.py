@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pruning.harness.artefacts import load_run
-from pruning.harness.compare import FAIL, INFO, PASS, compare
+from pruning.harness.compare import FAIL, INFO, PASS, SKIP, compare
 from tests.harness.helpers import make_run
 
 pytestmark = pytest.mark.unit
@@ -54,3 +54,20 @@ def test_a_loss_part_the_baseline_lacks_does_not_hide_the_next(tmp_path, baselin
     rows = _rows(compare(load_run(make_run(tmp_path / "p", pruning_loss=0.4)), baseline))
     assert "final_train ranking_loss" not in rows
     assert rows["final_train pruning_loss"] == (0.4, 0.3, "±0.015", FAIL)
+
+
+def test_recall_floor_time_change_and_missing_time_rows(tmp_path, baseline):
+    rows = {c.name: c for c in compare(load_run(make_run(tmp_path / "slow", train_seconds=120.0)), baseline).checks}
+    # recall 1.0 at the best threshold, default drop 0.01: the floor is 0.99
+    assert (rows["easy.json: recall at 0.3"].tolerance, rows["easy.json: recall at 0.3"].status) == (">= 0.9900", PASS)
+    assert rows["training time (s)"].detail == "+20 %"
+    baseline["train_seconds"] = None
+    rows = {c.name: c for c in compare(load_run(make_run(tmp_path / "none")), baseline).checks}
+    time = rows["training time (s)"]
+    assert (time.obtained, time.expected, time.tolerance, time.status, time.detail) == (
+        100.0,
+        None,
+        "",
+        SKIP,
+        "not recorded",
+    )
