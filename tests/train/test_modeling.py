@@ -163,3 +163,10 @@ def test_bert_has_no_final_norm_so_both_head_inputs_read_the_same(tiny_backbone_
     with torch.no_grad():
         a, b = final(enc["input_ids"], enc["attention_mask"]), pre(enc["input_ids"], enc["attention_mask"])
     torch.testing.assert_close(a.token_logits, b.token_logits)
+
+
+def test_constructor_defaults_no_head_dropout_and_the_final_hidden_state(tiny_backbone_dir):
+    from transformers import AutoModelForSequenceClassification
+
+    model = ContextPruner(AutoModelForSequenceClassification.from_pretrained(tiny_backbone_dir))
+    assert (model.head_dropout, model.head_input, model.pruning_head[0].p) == (0.0, "final", 0.0)
