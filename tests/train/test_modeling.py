@@ -73,6 +73,8 @@ def test_mismatched_head_weights_is_an_error(model, tmp_path):
         (lambda meta: {k: v for k, v in meta.items() if k != "head"}, "field 'head.dropout': expected a number"),
         (lambda meta: meta | {"head": {"dropout": "x"}}, "field 'head.dropout': expected a number in .*, got 'x'"),
         (lambda meta: meta | {"head": {"dropout": 2}}, r"field 'head.dropout': expected a number in \[0, 1\), got 2"),
+        # 1.0 is outside [0, 1): a head that drops everything cannot have been trained
+        (lambda meta: meta | {"head": {"dropout": 1.0}}, r"field 'head.dropout': expected .*, got 1.0"),
     ],
 )
 def test_broken_pruner_config_is_named(model, tmp_path, edit, message):
