@@ -262,3 +262,17 @@ def test_yaml_1e_notation_in_a_float_or_none_key_is_named(tmp_path):
     )
     with pytest.raises(PruningError, match=r"'head_learning_rate' must be a number, got the string '2e-3'"):
         load_config(path)
+
+
+def test_a_null_key_does_not_end_the_type_checks(tmp_path):
+    # keys are checked in file order (safe_dump sorts them): eval_steps (null, skipped) comes before max_steps
+    cfg = {**BASE, "training_args": {"eval_steps": None, "max_steps": True, "seed": 3}}
+    with pytest.raises(PruningError, match="'max_steps' must be an integer, got True"):
+        load_config(_write(tmp_path, cfg))
+
+
+def test_output_dir_defaults_to_output_config_name_and_time(tmp_path):
+    import re
+
+    cfg = load_config(_write(tmp_path, BASE))
+    assert re.fullmatch(r"output/c_\d{8}_\d{6}", cfg.training.output_dir)

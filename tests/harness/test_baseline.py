@@ -49,3 +49,28 @@ def test_hand_edited_baselines_are_named_errors(tmp_path, baseline, edit, messag
     path.write_text(json.dumps(edited))
     with pytest.raises(PruningError, match=message):
         load_baseline(path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda b: b["bands"].update(f2_5=-1), "field 'bands.f2_5'"),
+        (lambda b: b["bands"].update(f3=0.1), "unknown band 'f3'"),
+        (lambda b: b.update(device=3), "field 'device' must be a string or null"),
+    ],
+)
+def test_band_and_setup_errors_name_the_file(tmp_path, baseline, edit, message):
+    edit(baseline)
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(baseline))
+    with pytest.raises(PruningError) as err:
+        load_baseline(path)
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
+
+
+def test_capture_and_seed_baselines_record_where_they_came_from(tmp_path, baseline):
+    from pruning.evaluate.seed_baseline import load_seed_baseline
+    from pruning.harness.baseline import baseline_from_seed
+
+    assert (baseline["kind"], baseline["config_file"], baseline["seed"]) == ("captured", "x.yaml", 42)
+    assert baseline_from_seed(load_seed_baseline())["kind"] == "seed (the user's recorded numbers)"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
+import statistics
 
 import pytest
 
@@ -133,3 +134,30 @@ def test_cli_calibrate_writes_a_baseline_compare_reads(tmp_path, three_runs, cap
     assert baseline_main(["calibrate", str(three_runs[0]), "-o", str(out)]) == 2
     assert "at least 3 runs" in capsys.readouterr().err
     assert baseline_main(["calibrate", *map(str, three_runs), "-o", str(out), "--k", "0"]) == 2
+
+
+def test_f2_5_spread_is_read_at_every_threshold_a_run_chose(tmp_path):
+    # a false positive at 0.35 in run 3: at 0.3 its F2.5 drops to 29/31 (P = 2/3, R = 1) and its best moves to 0.5
+    runs = [
+        make_run(tmp_path / "a"),
+        make_run(tmp_path / "b"),
+        make_run(tmp_path / "c", scores=[[0.8, 0.35, 0.05], [0.15, 0.65]]),
+    ]
+    baseline = calibrate([load_run(r) for r in runs])
+    assert baseline["evaluations"]["easy.json"]["best"]["seen"] == [0.3, 0.5]
+    assert baseline["calibration"]["spread"]["f2_5"] == pytest.approx(statistics.stdev([1.0, 1.0, 29 / 31]))
+    assert baseline["bands"]["f2_5"] == pytest.approx(K3 * statistics.stdev([1.0, 1.0, 29 / 31]))
+
+
+def test_runs_of_the_same_data_under_other_paths_calibrate(tmp_path, three_runs):
+    moved = copy.deepcopy(SETUP)
+    moved["config"]["data_args"]["train_files"] = ["/elsewhere/train.jsonl"]
+    moved["config"]["training_args"]["output_dir"] = "/runs/elsewhere"
+    runs = [*three_runs[:2], make_run(tmp_path / "moved", setup=moved)]
+    baseline = calibrate([load_run(r) for r in runs])
+    assert baseline["kind"] == "calibrated"
+    assert baseline["captured_from"] == [str(r) for r in runs]
+
+
+def test_two_runs_have_a_prediction_factor_but_calibrate_asks_for_three():
+    assert prediction_factor(2) == pytest.approx(63.657 * math.sqrt(1.5))

@@ -37,3 +37,8 @@ def test_verdict_pass_and_integers_as_written():
     lines = render_table(comparison).split("\n")
     assert lines[2] == "FN     3         2         ±2         pass  "
     assert lines[-1] == "r vs b: PASS"
+
+
+def test_one_decimal_from_1000_on():
+    lines = render_table(Comparison("r", "b", [Check("t", 1000.0, 999.5, "", PASS)])).split("\n")
+    assert lines[2].split()[1:3] == ["1000.0", "999.5000"]

@@ -124,3 +124,32 @@ def test_ranking_targets_from_named_column(tiny_tokenizer):
     assert batch["input_ids"].shape[0] == 6
     labels_batch = PruningCollator(tiny_tokenizer)(rows)
     assert labels_batch["ranking_targets"].tolist() == [1.0, 0.0, 0.0] * 2
+
+
+def _hi_bye(query="q"):
+    return {
+        "query": query,
+        "texts": ["hi there. bye."],
+        "labels": [1],
+        "context_spans": [[[0, 9], [10, 14]]],
+        "context_spans_relevance": [[1, 0]],
+    }
+
+
+def test_offsets_mode_truncates_only_the_passage(char_tokenizer):
+    query = "abcdefghijklmnop"  # longer than the passage: longest_first would cut the query
+    batch = PruningCollator(char_tokenizer, max_length=24)([_hi_bye(query)])
+    want = char_tokenizer(query, "hi there. bye.", truncation="only_second", max_length=24)["input_ids"]
+    assert batch["input_ids"][0].tolist() == want
+    assert want != char_tokenizer(query, "hi there. bye.", truncation="longest_first", max_length=24)["input_ids"]
+
+
+def test_truncated_spans_are_counted_exactly_and_warned_once(char_tokenizer, caplog):
+    # <s> ▁ q </s> </s> + 10 passage ids (▁ h i ▁ t h e r e .) + </s> = 16: "hi there." ends at 9 and stays whole,
+    # "bye." (10, 14) is cut: one span of two per row
+    collator = PruningCollator(char_tokenizer, max_length=16)
+    with caplog.at_level("WARNING", logger="pruning.train.collator"):
+        collator([_hi_bye(), _hi_bye()])
+        collator([_hi_bye()])
+    assert (collator.truncated_spans, collator.total_spans) == (3, 6)
+    assert len([r for r in caplog.records if "longer than max_length=16" in r.getMessage()]) == 1

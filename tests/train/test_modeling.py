@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from pruning.errors import PruningError
-from pruning.train.modeling import PRUNER_CONFIG, WEIGHTS, ContextPruner
+from pruning.train.modeling import PRUNER_CONFIG, WEIGHTS, ContextPruner, final_norm_module
 
 pytestmark = pytest.mark.unit
 
@@ -73,6 +73,8 @@ def test_mismatched_head_weights_is_an_error(model, tmp_path):
         (lambda meta: {k: v for k, v in meta.items() if k != "head"}, "field 'head.dropout': expected a number"),
         (lambda meta: meta | {"head": {"dropout": "x"}}, "field 'head.dropout': expected a number in .*, got 'x'"),
         (lambda meta: meta | {"head": {"dropout": 2}}, r"field 'head.dropout': expected a number in \[0, 1\), got 2"),
+        # 1.0 is outside [0, 1): a head that drops everything cannot have been trained
+        (lambda meta: meta | {"head": {"dropout": 1.0}}, r"field 'head.dropout': expected .*, got 1.0"),
     ],
 )
 def test_broken_pruner_config_is_named(model, tmp_path, edit, message):
@@ -119,3 +121,54 @@ def test_freeze_lower_layers(tiny_backbone_dir):
     assert not any(".layer.1." in n or n.startswith("pruning_head") for n in names)
     with pytest.raises(PruningError, match="3 > the backbone's 2 layers"):
         m.freeze_lower_layers(3)
+
+
+def test_forward_passes_the_mask_and_token_types_as_the_backbone_takes_them(model, tiny_tokenizer):
+    model.eval()
+    enc = _inputs(tiny_tokenizer)  # two pairs of different lengths: the shorter one is padded
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    assert (mask == 0).any()
+    types = (torch.arange(ids.shape[1]) >= 4).long().expand_as(ids).contiguous()
+    with torch.no_grad():
+        out = model(ids, mask, types)
+        hidden = model.backbone.base_model(input_ids=ids, attention_mask=mask, token_type_ids=types)[0]
+        torch.testing.assert_close(out.token_logits, model.pruning_head(hidden))
+        ranking = model.backbone(input_ids=ids, attention_mask=mask, token_type_ids=types).logits.squeeze(-1)
+        torch.testing.assert_close(out.ranking_logits, ranking)
+        # both inputs matter here, so dropping either could not pass
+        assert not torch.allclose(model(ids, mask).token_logits, out.token_logits)
+        padded = int(mask.sum(1).argmin())
+        unmasked = model(ids, torch.ones_like(mask), types).token_logits[padded]
+        assert not torch.allclose(unmasked, out.token_logits[padded])
+
+
+def test_a_missing_or_misshapen_head_input_is_named(tiny_backbone_dir, tiny_tokenizer):
+    enc = _inputs(tiny_tokenizer)
+    model = ContextPruner.from_backbone(str(tiny_backbone_dir)).eval()
+    # a second hook after the pruner's own keeps only the first position: shape (2, 1, 32), not (2, T)
+    model.backbone.base_model.register_forward_hook(lambda m, a, o: setattr(model, "_head_features", o[0][:, :1]))
+    want = rf"head input has shape \(2, 1, 32\), expected \(2, {enc['input_ids'].shape[1]}\)"
+    with pytest.raises(RuntimeError, match=want):
+        model(enc["input_ids"], enc["attention_mask"])
+    silent = ContextPruner.from_backbone(str(tiny_backbone_dir)).eval()
+    silent.backbone.base_model._forward_hooks.clear()  # no hook: the head gets nothing
+    with pytest.raises(RuntimeError, match="head input has shape None"):
+        silent(enc["input_ids"], enc["attention_mask"])
+
+
+def test_bert_has_no_final_norm_so_both_head_inputs_read_the_same(tiny_backbone_dir, tiny_tokenizer):
+    final = ContextPruner.from_backbone(str(tiny_backbone_dir), head_input="final").eval()
+    pre = ContextPruner.from_backbone(str(tiny_backbone_dir), head_input="pre_final_norm").eval()
+    pre.load_state_dict(final.state_dict())
+    assert final_norm_module(final.backbone) is None
+    enc = _inputs(tiny_tokenizer)
+    with torch.no_grad():
+        a, b = final(enc["input_ids"], enc["attention_mask"]), pre(enc["input_ids"], enc["attention_mask"])
+    torch.testing.assert_close(a.token_logits, b.token_logits)
+
+
+def test_constructor_defaults_no_head_dropout_and_the_final_hidden_state(tiny_backbone_dir):
+    from transformers import AutoModelForSequenceClassification
+
+    model = ContextPruner(AutoModelForSequenceClassification.from_pretrained(tiny_backbone_dir))
+    assert (model.head_dropout, model.head_input, model.pruning_head[0].p) == (0.0, "final", 0.0)
