@@ -128,3 +128,11 @@ def test_max_length_defaults_to_what_the_model_holds(model, tiny_tokenizer):
     assert model.config.max_position_embeddings == 256
     assert ContextScorer(model, tiny_tokenizer).max_length == 256
     assert ContextScorer(model, tiny_tokenizer, max_length=100).max_length == 100
+
+
+def test_the_scorer_runs_on_the_resolved_device(model, tiny_tokenizer):
+    # no device given: cuda when this machine has it, else cpu; the model is moved there
+    want = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    scorer = ContextScorer(model, tiny_tokenizer)
+    assert scorer.device == want
+    assert {p.device.type for p in model.parameters()} == {want.type}
