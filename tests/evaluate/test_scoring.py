@@ -136,3 +136,16 @@ def test_the_scorer_runs_on_the_resolved_device(model, tiny_tokenizer):
     scorer = ContextScorer(model, tiny_tokenizer)
     assert scorer.device == want
     assert {p.device.type for p in model.parameters()} == {want.type}
+
+
+def test_empty_reference_ranges_are_counted(model, tiny_tokenizer):
+    # max_length 12 leaves room for the query and the first context only: the later contexts' ranges are empty
+    item = EvalItem("東京は?", ["東京は日本の首都です。", "大阪は晴れです。", "雨です。"], [1, 0, 0])
+    from pruning.evaluate.scoring import reference_ranges
+
+    _, ranges = reference_ranges(tiny_tokenizer, item.query, item.contexts, 12)
+    empty = sum(1 for r in ranges if len(r) == 0)
+    assert 0 < empty < len(ranges)  # the count can be told from "none" and from "all"
+    scorer = ContextScorer(model, tiny_tokenizer, max_length=12, input_format="seed", ranges="reference")
+    scorer.score([item], progress=False)
+    assert scorer.empty_ranges == empty
