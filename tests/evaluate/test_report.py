@@ -134,6 +134,9 @@ def test_comparison_on_ja_v3() -> None:
 def test_comparison_notes_other_data(small: dict[str, Any]) -> None:
     assert "not comparable" in render_comparison(small, load_seed_baseline())
     assert "seed" not in render_comparison(small, None)
+    # without a note the table ends on its last row, with no blank line after it
+    assert render_comparison(small, None).splitlines()[-1].startswith("| keep everything")
+    assert not render_comparison(small, None).endswith("\n")
 
 
 # ---------------------------------------------------------------------------------------------------------

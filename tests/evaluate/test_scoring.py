@@ -160,3 +160,24 @@ def test_a_passage_as_written_scores_like_its_joined_contexts(model, tiny_tokeni
     assert [x.contexts for x in inputs] == [it.contexts for it in items]
     for a, b in zip(scorer.score(inputs, progress=False), scorer.score(items, progress=False), strict=True):
         assert a.scores == b.scores
+
+
+def test_the_scorer_runs_on_the_resolved_device(model, tiny_tokenizer):
+    # no device given: cuda when this machine has it, else cpu; the model is moved there
+    want = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    scorer = ContextScorer(model, tiny_tokenizer)
+    assert scorer.device == want
+    assert {p.device.type for p in model.parameters()} == {want.type}
+
+
+def test_empty_reference_ranges_are_counted(model, tiny_tokenizer):
+    # max_length 12 leaves room for the query and the first context only: the later contexts' ranges are empty
+    item = EvalItem("東京は?", ["東京は日本の首都です。", "大阪は晴れです。", "雨です。"], [1, 0, 0])
+    from pruning.evaluate.scoring import reference_ranges
+
+    _, ranges = reference_ranges(tiny_tokenizer, item.query, item.contexts, 12)
+    empty = sum(1 for r in ranges if len(r) == 0)
+    assert 0 < empty < len(ranges)  # the count can be told from "none" and from "all"
+    scorer = ContextScorer(model, tiny_tokenizer, max_length=12, input_format="seed", ranges="reference")
+    scorer.score([item], progress=False)
+    assert scorer.empty_ranges == empty

@@ -188,3 +188,33 @@ def test_evaluation_reads_the_validation_rows(tmp_path, tiny_backbone_dir, data_
     assert summary["final_eval"]["loss"] == pytest.approx(0.05 * ranking + pruning, rel=1e-4)
     _, train_pruning = losses("train")  # the check can tell the splits apart
     assert abs(train_pruning - pruning) > 1e-2
+
+
+def test_a_run_without_a_validation_split(tmp_path, tiny_backbone_dir, data_files):
+    # no validation split: no evaluation, nothing counted as evaluated; the final train losses are the last logged
+    cfg = {
+        "model_args": {"model_name_or_path": str(tiny_backbone_dir), "max_length": 64},
+        "data_args": {"train_files": [str(data_files / "train.jsonl")], "validation_split": None},
+        "training_args": {
+            "output_dir": str(tmp_path / "noval"),
+            "max_steps": 1,
+            "per_device_train_batch_size": 8,
+            "logging_steps": 1,
+            "save_strategy": "no",
+            "report_to": "none",
+        },
+    }
+    path = tmp_path / "noval.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    summary = train(load_config(path), progress=False)
+    assert summary["resolved"]["eval_rows"] == 0
+    assert summary["final_eval"] == dict.fromkeys(("loss", "ranking_loss", "pruning_loss"))
+    assert not [h for h in _history(summary) if "eval_loss" in h]
+    last = [h for h in _history(summary) if "loss" in h][-1]
+    assert summary["final_train"] == {k: last[k] for k in ("loss", "ranking_loss", "pruning_loss")}
+
+
+def test_evals_per_run_counts_max_steps_even_for_one_step(tmp_path, tiny_backbone_dir, data_files):
+    # max_steps = 1 decides the length (not 3 default epochs of 6 steps): 2 evaluations of a 1-step run → every step
+    summary = _run(tmp_path, tiny_backbone_dir, data_files, "one", max_steps=1, evals_per_run=2)
+    assert (summary["resolved"]["global_steps"], summary["resolved"]["eval_steps"]) == (1, 1)
