@@ -18,12 +18,15 @@ processes, like the Trainer's own `loss`. Checkpoints and resume: `pruning.train
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
 import torch
+import transformers
 from transformers import Trainer
 
+from pruning.errors import PruningError
 from pruning.train.checkpoints import CheckpointingMixin
 from pruning.train.collator import SPAN_COUNTS
 from pruning.train.distributed import all_reduce_mean, all_reduce_sum
@@ -35,6 +38,10 @@ COMPONENTS = ("ranking_loss", "pruning_loss")
 LOSS_ACCUMULATION = ("full_batch", "micro_batch_sum")
 #: The span counts (the collator's `span_counts` of each batch) that a run summary reports.
 SPAN_COUNT_NAMES = ("truncated_spans", "total_spans")
+
+
+#: transformers 5.3 added `model` to `Trainer.create_optimizer`; 5.0 - 5.2 take no argument.
+_PARENT_TAKES_MODEL = "model" in inspect.signature(Trainer.create_optimizer).parameters
 
 
 def is_head_parameter(name: str) -> bool:
@@ -63,6 +70,13 @@ class PruningTrainer(CheckpointingMixin, Trainer):
                 f"got {loss_accumulation!r}"
             )
         super().__init__(*args, **kwargs)
+        if self.accelerator.gradient_accumulation_steps != 1:
+            raise PruningError(
+                f"PruningTrainer: transformers {transformers.__version__} hands its "
+                f"{self.accelerator.gradient_accumulation_steps} gradient-accumulation steps to accelerate, whose "
+                "backward then divides every micro-batch loss a second time (transformers 5.3-5.5); install "
+                "transformers>=5.6 (pip install -U transformers) or set gradient_accumulation_steps: 1"
+            )
         self.loss_accumulation = loss_accumulation
         self.ranking_weight = ranking_weight
         self.pruning_weight = pruning_weight
@@ -81,7 +95,9 @@ class PruningTrainer(CheckpointingMixin, Trainer):
         """With `head_learning_rate`, the freshly initialised heads (token head, classifier, pooler) get their own
         learning rate; the pretrained backbone keeps `learning_rate`. Weight decay is split as HF does."""
         if self.optimizer is not None or self.head_learning_rate is None:
-            return super().create_optimizer(model)
+            if _PARENT_TAKES_MODEL:
+                return super().create_optimizer(model)
+            return super().create_optimizer()  # transformers 5.0 - 5.2: no model argument, always self.model
         opt_model = self.model if model is None else model
         assert opt_model is not None  # the Trainer holds the model by now
         decay = set(self.get_decay_parameter_names(opt_model))

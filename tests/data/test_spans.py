@@ -25,6 +25,12 @@ def test_seam_takes_a_space_only_between_two_ascii_characters(contexts, text):
     assert [got[s:e] for s, e in spans] == contexts
 
 
+def test_no_tokens_give_an_empty_index():
+    got = token_span_index([], [], [(0, 2), (3, 5)])
+    assert got.tolist() == []
+    assert got.dtype.kind == "i"
+
+
 def test_token_span_index_by_first_character():
     # passage "ab cd" with spans [0, 2) and [3, 5); tokens: special, "a", a zero-width token inside span 0 (a bare
     # "▁"), "b c" (starts in span 0), " " (between the spans), "d", and a query token outside the passage

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from pruning.config import PruningTrainingArguments
 from pruning.data.synthetic import make_rows
+from pruning.errors import PruningError
 from pruning.train.collator import PruningCollator
 from pruning.train.modeling import ContextPruner
 from pruning.train.trainer import PruningTrainer
@@ -97,3 +98,14 @@ def test_unknown_accumulation_mode_is_an_error(tmp_path, tiny_backbone_dir):
     args = PruningTrainingArguments(output_dir=str(tmp_path), report_to="none")
     with pytest.raises(ValueError, match="loss_accumulation must be one of full_batch, micro_batch_sum"):
         PruningTrainer(model=model, args=args, loss_accumulation="sum")
+
+
+def test_an_accelerator_that_divides_again_is_refused(tmp_path, tiny_backbone_dir, monkeypatch):
+    """transformers 5.3-5.5 hand accelerate the accumulation steps, and its backward divides each loss again."""
+    from accelerate import Accelerator
+
+    monkeypatch.setattr(Accelerator, "gradient_accumulation_steps", property(lambda self: 3))
+    model = ContextPruner.from_backbone(str(tiny_backbone_dir))
+    args = PruningTrainingArguments(output_dir=str(tmp_path), report_to="none", gradient_accumulation_steps=3)
+    with pytest.raises(PruningError, match=r"hands its 3 gradient-accumulation steps to accelerate.*>=5\.6"):
+        PruningTrainer(model=model, args=args)
