@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from pruning.data.spans import join_contexts
@@ -148,8 +150,28 @@ def test_truncated_spans_are_counted_exactly_and_warned_once(char_tokenizer, cap
     # <s> ▁ q </s> </s> + 10 passage ids (▁ h i ▁ t h e r e .) + </s> = 16: "hi there." ends at 9 and stays whole,
     # "bye." (10, 14) is cut: one span of two per row
     collator = PruningCollator(char_tokenizer, max_length=16)
+
+    def warnings():
+        return len([r for r in caplog.records if "longer than max_length=16" in r.getMessage()])
+
     with caplog.at_level("WARNING", logger="pruning.train.collator"):
-        collator([_hi_bye(), _hi_bye()])
         collator([_hi_bye()])
+        assert warnings() == 1  # at the first cut span, not later
+        collator([_hi_bye(), _hi_bye()])
     assert (collator.truncated_spans, collator.total_spans) == (3, 6)
-    assert len([r for r in caplog.records if "longer than max_length=16" in r.getMessage()]) == 1
+    assert warnings() == 1
+
+
+@pytest.mark.parametrize(
+    ("token_labels", "inputs"),
+    [
+        ("offsets", {"input_ids", "attention_mask", "token_type_ids"}),
+        ("reference", {"input_ids", "attention_mask"}),  # the reference never passed token type ids
+    ],
+)
+def test_model_inputs_of_each_mode(char_tokenizer, token_labels, inputs):
+    tokenizer = copy.deepcopy(char_tokenizer)
+    tokenizer.model_input_names = ["input_ids", "token_type_ids", "attention_mask"]  # as BERT's tokenizer
+    assert "token_type_ids" in tokenizer("q", "p")  # the tokenizer makes them; only the mode decides
+    batch = PruningCollator(tokenizer, max_length=32, token_labels=token_labels)([_hi_bye()])
+    assert set(batch) == inputs | {"labels", "ranking_targets"}
