@@ -74,3 +74,11 @@ def test_capture_and_seed_baselines_record_where_they_came_from(tmp_path, baseli
 
     assert (baseline["kind"], baseline["config_file"], baseline["seed"]) == ("captured", "x.yaml", 42)
     assert baseline_from_seed(load_seed_baseline())["kind"] == "seed (the user's recorded numbers)"
+
+
+def test_a_baseline_evaluation_may_leave_out_its_items(tmp_path, baseline):
+    """Per-context scores are optional in a baseline (a hand-written one need not hold them), unlike in a run."""
+    del baseline["evaluations"]["easy.json"]["items"]
+    path = tmp_path / "no_items.json"
+    path.write_text(json.dumps(baseline))
+    assert "items" not in load_baseline(path)["evaluations"]["easy.json"]
