@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -10,6 +12,7 @@ from pruning.config import PruningTrainingArguments
 from pruning.data.synthetic import make_rows
 from pruning.errors import PruningError
 from pruning.train.collator import PruningCollator
+from pruning.train.losses import IGNORE_INDEX
 from pruning.train.modeling import ContextPruner
 from pruning.train.trainer import PruningTrainer
 
@@ -109,3 +112,81 @@ def test_an_accelerator_that_divides_again_is_refused(tmp_path, tiny_backbone_di
     args = PruningTrainingArguments(output_dir=str(tmp_path), report_to="none", gradient_accumulation_steps=3)
     with pytest.raises(PruningError, match=r"hands its 3 gradient-accumulation steps to accelerate.*>=5\.6"):
         PruningTrainer(model=model, args=args)
+
+
+def _bare_trainer(tmp_path, backbone, step, resumed_from=None):
+    trainer = PruningTrainer(
+        model=ContextPruner.from_backbone(str(backbone)),
+        args=PruningTrainingArguments(output_dir=str(tmp_path), report_to="none"),
+    )
+    trainer.state.global_step = step
+    trainer.resumed_from = resumed_from
+    trainer._tr_loss = torch.tensor(0.0)
+    return trainer
+
+
+def test_logging_state_saved_in_a_checkpoint_restores_the_running_sums(tmp_path, tiny_backbone_dir, caplog):
+    """What a checkpoint holds of the loss logging between two logs, and what a resume at that step restores."""
+    trainer = _bare_trainer(tmp_path, tiny_backbone_dir, step=7)
+    trainer._globalstep_last_logged = trainer._train_steps_logged = 5
+    trainer._tr_loss = torch.tensor(1.5)  # the Trainer's loss summed since the last log
+    trainer._train_sums = {"ranking_loss": 0.25, "pruning_loss": 0.75}
+    trainer._total_loss_scalar, trainer._prior_loss_total = 3.0, 1.0
+    trainer.span_counts = [2, 9]
+    saved = json.loads(json.dumps(trainer._logging_state()))  # as the checkpoint's file holds it
+    assert saved == {
+        "global_step": 7,
+        "globalstep_last_logged": 5,
+        "train_steps_logged": 5,
+        "pending_loss": 1.5,
+        "pending_components": {"ranking_loss": 0.25, "pruning_loss": 0.75},
+        "logged_loss_total": 4.0,
+        "span_counts": {"truncated_spans": 2, "total_spans": 9},
+    }
+
+    resumed = _bare_trainer(tmp_path, tiny_backbone_dir, step=7, resumed_from="checkpoint-7")
+    resumed._restore_logging_state(saved)
+    assert resumed._tr_loss.item() == 1.5
+    assert (resumed._globalstep_last_logged, resumed._train_steps_logged, resumed.resumed_at_step) == (5, 5, 7)
+    assert resumed._train_sums == {"ranking_loss": 0.25, "pruning_loss": 0.75}
+    assert (resumed._prior_loss_total, resumed.span_counts) == (4.0, [2, 9])
+
+    elsewhere = _bare_trainer(tmp_path, tiny_backbone_dir, step=8, resumed_from="checkpoint-8")
+    elsewhere._train_sums, elsewhere.span_counts = {"ranking_loss": 9.0, "pruning_loss": 9.0}, [4, 4]
+    with caplog.at_level("WARNING", logger="pruning.train.trainer"):
+        elsewhere._restore_logging_state(saved)
+    assert "logging state is for step 7, not 8: not restored" in caplog.text
+    assert elsewhere._tr_loss.item() == 0.0 and elsewhere._train_steps_logged == 8
+    assert elsewhere._train_sums == {"ranking_loss": 0.0, "pruning_loss": 0.0}
+    assert (elsewhere._prior_loss_total, elsewhere.span_counts, elsewhere.resumed_at_step) == (0.0, [0, 0], 8)
+
+    fresh = _bare_trainer(tmp_path, tiny_backbone_dir, step=0)
+    fresh._restore_logging_state(None)
+    assert fresh.resumed_at_step is None and fresh._train_steps_logged == 0
+
+
+def test_evaluation_weighs_every_batch_by_its_pairs_and_tokens(tmp_path, tiny_backbone_dir, tiny_tokenizer):
+    """Eval losses over batches of unequal size: the mean over all pairs and all labelled tokens, not the last batch."""
+    torch.manual_seed(0)
+    model = ContextPruner.from_backbone(str(tiny_backbone_dir), config_overrides=NO_DROPOUT)
+    rows = make_rows(5, k=2, seed=3)
+    collator = PruningCollator(tiny_tokenizer, max_length=64)
+    args = PruningTrainingArguments(
+        output_dir=str(tmp_path), report_to="none", per_device_eval_batch_size=2, remove_unused_columns=False
+    )
+    metrics = PruningTrainer(model=model, args=args, data_collator=collator, eval_dataset=rows).evaluate()
+
+    squared, pairs, cross_entropy, tokens = 0.0, 0, 0.0, 0
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(rows), 2):  # the batches the Trainer forms: 2, 2 and 1 rows
+            batch = collator(rows[start : start + 2])
+            out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+            squared += F.mse_loss(out.ranking_logits, batch["ranking_targets"], reduction="sum").item()
+            pairs += batch["ranking_targets"].numel()
+            labels = batch["labels"].reshape(-1)
+            cross_entropy += F.cross_entropy(out.token_logits.reshape(-1, 2), labels, reduction="sum").item()
+            tokens += int(labels.ne(IGNORE_INDEX).sum())
+    assert metrics["eval_ranking_loss"] == pytest.approx(squared / pairs, rel=1e-5)
+    assert metrics["eval_pruning_loss"] == pytest.approx(cross_entropy / tokens, rel=1e-5)
+    assert metrics["eval_loss"] == pytest.approx(0.05 * squared / pairs + cross_entropy / tokens, rel=1e-5)
