@@ -190,3 +190,36 @@ def test_evaluation_weighs_every_batch_by_its_pairs_and_tokens(tmp_path, tiny_ba
     assert metrics["eval_ranking_loss"] == pytest.approx(squared / pairs, rel=1e-5)
     assert metrics["eval_pruning_loss"] == pytest.approx(cross_entropy / tokens, rel=1e-5)
     assert metrics["eval_loss"] == pytest.approx(0.05 * squared / pairs + cross_entropy / tokens, rel=1e-5)
+
+
+def test_log_adds_the_component_means_of_the_steps_since_the_last_log(tmp_path, tiny_backbone_dir):
+    trainer = _bare_trainer(tmp_path, tiny_backbone_dir, step=4)
+    trainer._train_steps_logged = 2
+    trainer._train_sums = {"ranking_loss": 0.2469134, "pruning_loss": 1.0}  # summed over steps 3 and 4
+    trainer.log({"loss": 0.5})
+    want = {"loss": 0.5, "ranking_loss": 0.123457, "pruning_loss": 0.5, "epoch": 0, "step": 4}
+    assert trainer.state.log_history[-1] == want
+    assert trainer._train_sums == {"ranking_loss": 0.0, "pruning_loss": 0.0} and trainer._train_steps_logged == 4
+    trainer.log({"loss": 0.5})  # again at the same step: no step to average over
+    assert trainer.state.log_history[-1] == {"loss": 0.5, "epoch": 0, "step": 4}
+
+    trainer.log({"train_loss": 0.75})  # the end of a run that was not resumed: the Trainer's own mean
+    assert trainer.state.log_history[-1]["train_loss"] == 0.75 and trainer.run_mean_loss == 0.75
+    trainer.resumed_at_step, trainer._prior_loss_total, trainer._total_loss_scalar = 2, 1.0, 3.0
+    trainer.log({"train_loss": 0.75})  # resumed at step 2: the mean over all 4 steps, before and after the resume
+    assert trainer.state.log_history[-1]["train_loss"] == 1.0 and trainer.run_mean_loss == 1.0
+
+
+def test_evaluation_metrics_take_the_requested_prefix(tmp_path, tiny_backbone_dir, tiny_tokenizer):
+    collator = PruningCollator(tiny_tokenizer, max_length=64)
+    rows = make_rows(2, k=2, seed=3)
+    args = PruningTrainingArguments(output_dir=str(tmp_path), report_to="none", remove_unused_columns=False)
+    model = ContextPruner.from_backbone(str(tiny_backbone_dir))
+    trainer = PruningTrainer(model=model, args=args, data_collator=collator, eval_dataset=rows)
+    parts = ("loss", "ranking_loss", "pruning_loss")
+    assert {f"val_{p}" for p in parts} <= set(trainer.evaluate(metric_key_prefix="val"))
+    loader = trainer.get_eval_dataloader()
+    positional = trainer.evaluation_loop(loader, "Evaluation", True, None, "pos").metrics
+    assert {f"pos_{p}" for p in parts} <= set(positional)
+    default = trainer.evaluation_loop(loader, "Evaluation", True, None).metrics
+    assert {f"eval_{p}" for p in parts} <= set(default)
