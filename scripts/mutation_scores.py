@@ -3,12 +3,13 @@
 score = killed / mutants run; a timeout counts as killed (the mutant made the tests hang), "no tests" (no unit
 test reaches the function) as survived. Where scripts/mutation.sh ran a sample (mutants/sample/<module>.txt),
 only the sample counts. Mutants listed in scripts/mutation_equivalent.txt (judged equivalent: no behaviour can
-tell them from the original) are left out of the last column.
+tell them from the original) and in scripts/mutation_gpu_only.txt (only a multi-GPU run can tell them) are left out
+of the last column.
 
     python scripts/mutation_scores.py                          # the table
     python scripts/mutation_scores.py --list-modules
     python scripts/mutation_scores.py --sample N MODULE        # pick (and record) N mutants of MODULE; 0: all
-    python scripts/mutation_scores.py --survivors MODULE       # the sample's survivors, equivalents aside
+    python scripts/mutation_scores.py --survivors MODULE       # the sample's survivors, listed ones aside
     python scripts/mutation_scores.py --generated MODULE       # exit 0 when MODULE's mutants exist
     python scripts/mutation_scores.py --tests MODULE           # the test paths that exercise MODULE
 """
@@ -59,12 +60,28 @@ def modules() -> list[str]:
     return out
 
 
-def equivalents() -> set[str]:
-    path = ROOT / "scripts" / "mutation_equivalent.txt"
+def _names(file: str) -> set[str]:
+    path = ROOT / "scripts" / file
     if not path.is_file():
         return set()
     lines = (line.split("#")[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
     return {line for line in lines if line}
+
+
+def equivalents() -> set[str]:
+    """Mutants judged equivalent (scripts/mutation_equivalent.txt)."""
+    return _names("mutation_equivalent.txt")
+
+
+def gpu_only() -> set[str]:
+    """Mutants only a multi-GPU run can kill (scripts/mutation_gpu_only.txt)."""
+    return _names("mutation_gpu_only.txt")
+
+
+def generated(module: str) -> int:
+    """How many mutants mutmut made of the module."""
+    meta = MUTANTS / (module.replace(".", "/") + ".py.meta")
+    return len(json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]) if meta.is_file() else 0
 
 
 def results(module: str) -> dict[str, int | None]:
@@ -93,30 +110,32 @@ def sample(module: str, n: int) -> list[str]:
 
 
 def table() -> str:
-    equiv = equivalents()
+    equiv, gpu = equivalents(), gpu_only()
     lines = [
-        "| module | mutants run | killed | survived | of which no test | score | score, equivalents aside |",
-        "|---|---|---|---|---|---|---|",
+        "| module | mutants | run | killed | survived | of which no test | equivalent | GPU-only | score "
+        "| score, equivalent and GPU-only aside |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for module in modules():
         ran = {k: v for k, v in results(module).items() if v is not None and v != 34}
         if not ran:
-            lines.append(f"| {module} | not run | | | | | |")
+            lines.append(f"| {module} | {generated(module)} | not run | | | | | | | |")
             continue
         count = Counter("killed" if v in KILLED else "survived" for v in ran.values())
         no_tests = sum(1 for v in ran.values() if v in NO_TESTS)
         n_eq = sum(1 for k, v in ran.items() if k in equiv and v not in KILLED)
-        rest = len(ran) - n_eq
+        n_gpu = sum(1 for k, v in ran.items() if k in gpu and v not in KILLED)
+        rest = len(ran) - n_eq - n_gpu
         lines.append(
-            f"| {module} | {len(ran)} | {count['killed']} | {count['survived']} | {no_tests} "
-            f"| {count['killed'] / len(ran):.0%} | {count['killed'] / rest if rest else 1.0:.0%} ({n_eq} equivalent) |"
+            f"| {module} | {generated(module)} | {len(ran)} | {count['killed']} | {count['survived']} | {no_tests} "
+            f"| {n_eq} | {n_gpu} | {count['killed'] / len(ran):.0%} | {count['killed'] / rest if rest else 1.0:.0%} |"
         )
     return "\n".join(lines)
 
 
 def survivors(module: str) -> list[str]:
-    equiv = equivalents()
-    return sorted(k for k, v in results(module).items() if v is not None and v not in KILLED and k not in equiv)
+    known = equivalents() | gpu_only()
+    return sorted(k for k, v in results(module).items() if v is not None and v not in KILLED and k not in known)
 
 
 if __name__ == "__main__":
