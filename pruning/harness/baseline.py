@@ -19,6 +19,28 @@ from pruning.harness.artefacts import (
 )
 
 SCHEMA_VERSION = 1
+#: The top-level fields a baseline may hold: capture's, plus `calibration` from `pruning-baseline calibrate`.
+BASELINE_FIELDS = (
+    "schema_version",
+    "kind",
+    "captured_from",
+    "captured_at",
+    "config_file",
+    "device",
+    "precision",
+    "versions",
+    "code",
+    "config",
+    "data_files",
+    "seed",
+    "train_seconds",
+    "final_train",
+    "final_eval",
+    "eval_trajectory",
+    "evaluations",
+    "bands",
+    "calibration",
+)
 
 
 @dataclass
@@ -132,6 +154,9 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     for key in ("evaluations", "bands", "eval_trajectory"):
         if key not in baseline:
             raise PruningError(f"{path}: field {key!r} missing")
+    unknown = [key for key in baseline if key not in BASELINE_FIELDS]
+    if unknown:
+        raise PruningError(f"{path}: field {unknown[0]!r} is not a baseline field (known: {', '.join(BASELINE_FIELDS)})")
     if not isinstance(baseline["evaluations"], dict):
         raise PruningError(f"{path}: field 'evaluations' must map data file names to results")
     for name, want in baseline["evaluations"].items():

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from pruning.errors import PruningError
-from pruning.harness.baseline import load_baseline
+from pruning.evaluate.seed_baseline import SEED_BASELINE_PATH, load_seed_baseline
+from pruning.harness.baseline import baseline_from_seed, load_baseline
 
 pytestmark = pytest.mark.unit
 
@@ -40,6 +41,7 @@ def test_bad_baselines_are_clear_errors(tmp_path):
         (lambda b: b.update(versions=["torch"]), r"field 'versions' must be an object"),
         (lambda b: b.update(device=3), r"field 'device' must be a string"),
         (lambda b: b["config"].update(training_args="x"), r"field 'config.training_args' must be an object"),
+        (lambda b: b.update(band={"f2_5": 0.02}), r"field 'band' is not a baseline field \(known: schema_version"),
     ],
 )
 def test_hand_edited_baselines_are_named_errors(tmp_path, baseline, edit, message):
@@ -82,3 +84,28 @@ def test_a_baseline_evaluation_may_leave_out_its_items(tmp_path, baseline):
     path = tmp_path / "no_items.json"
     path.write_text(json.dumps(baseline))
     assert "items" not in load_baseline(path)["evaluations"]["easy.json"]
+
+
+def test_the_seed_baseline_saved_as_json_loads_with_every_field(tmp_path):
+    """The seed's numbers in the captured layout: a JSON copy of it loads as a baseline and keeps them."""
+    seed = load_seed_baseline()
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(baseline_from_seed(seed)))
+    loaded = load_baseline(path)
+    assert loaded["kind"] == "seed (the user's recorded numbers)" and loaded["captured_from"] == str(SEED_BASELINE_PATH)
+    assert (loaded["final_train"], loaded["final_eval"]) == (None, None)  # the seed recorded no final losses
+    assert loaded["train_seconds"] == 120.0  # the seed's 2 minutes
+    assert loaded["eval_trajectory"] == [{"step": 7, "loss": 0.84}, {"step": 140, "loss": 0.41}]
+    assert loaded["bands"] == {
+        "f2_5": 0.01,
+        "fn": 2.0,
+        "recall_min": 0.99,
+        "recall_drop": None,
+        "count": None,
+        "train_time_rel": None,
+        "train_time_abs": 30.0,
+        "loss_rel": None,
+        "trajectory_rel": 0.25,
+        "trajectory_abs": None,
+        "score_drift": 0.05,
+    }
