@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from pruning.errors import PruningError
 from pruning.evaluate.seed_baseline import SEED_BASELINE_PATH, load_seed_baseline
-from pruning.harness.baseline import baseline_from_seed, load_baseline
+from pruning.harness.artefacts import load_run
+from pruning.harness.baseline import baseline_from_seed, capture, load_baseline
+from tests.harness.helpers import make_run
 
 pytestmark = pytest.mark.unit
 
@@ -35,6 +38,7 @@ def test_bad_baselines_are_clear_errors(tmp_path):
         (lambda b: b["evaluations"]["easy.json"]["items"][0].update(scores=["x"]), r"items\[0\] must hold"),
         (lambda b: b.update(evaluations=[]), r"field 'evaluations' must map"),
         (lambda b: b.update(eval_trajectory=[{"loss": 0.5}]), r"field 'eval_trajectory'"),
+        (lambda b: b.update(eval_trajectory=[{"step": 5, "loss": "0.5"}]), r"field 'eval_trajectory'"),
         (lambda b: b.update(data_files=["train.jsonl"]), r"field 'data_files' must map splits"),
         (lambda b: b["data_files"]["train"][0].pop("sha256"), r"field 'data_files' must map splits"),
         (lambda b: b.update(code="abc"), r"field 'code' must be"),
@@ -109,3 +113,28 @@ def test_the_seed_baseline_saved_as_json_loads_with_every_field(tmp_path):
         "trajectory_abs": None,
         "score_drift": 0.05,
     }
+
+
+def test_a_trajectory_point_may_lack_loss_parts(tmp_path, baseline):
+    baseline["eval_trajectory"] = [{"step": 5, "loss": 0.5, "ranking_loss": None}, {"step": 10, "loss": 0.4}]
+    path = tmp_path / "partial.json"
+    path.write_text(json.dumps(baseline))
+    assert load_baseline(path)["eval_trajectory"] == baseline["eval_trajectory"]
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".yml"])
+def test_a_yaml_baseline_is_the_seed_format(tmp_path, suffix):
+    path = tmp_path / f"seed{suffix}"
+    path.write_text(SEED_BASELINE_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    loaded = load_baseline(path)
+    assert loaded == baseline_from_seed(load_seed_baseline(path)) and loaded["captured_from"] == str(path)
+
+
+def test_capture_records_where_and_when_in_utc(tmp_path):
+    run = make_run(tmp_path / "run")
+    captured = capture(load_run(run))
+    assert captured["captured_from"] == str(run)
+    stamp = datetime.fromisoformat(captured["captured_at"])
+    assert stamp.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - stamp) < timedelta(minutes=5)
+    assert captured["config"]["data_args"] == {"train_files": ["/data/train.jsonl"]}  # paths kept in the record
+    assert "output_dir" not in captured["config"]["training_args"]

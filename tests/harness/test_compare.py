@@ -207,3 +207,13 @@ def test_seed_baseline_checks_the_acceptance_list(tmp_path):
     (run_dir / "eval" / "ja.json").write_text(json.dumps({**result, "thresholds": bad}))
     statuses = {c.name: c.status for c in compare(load_run(run_dir), seed).checks}
     assert statuses["pruning_data_ja_v3.json: FN at 0.3"] == FAIL
+
+
+def test_config_row_sets_the_data_paths_aside_and_nothing_else(tmp_path, baseline):
+    other = copy.deepcopy(SETUP)
+    other["config"]["data_args"] = {"train_files": ["/elsewhere/t.jsonl"], "validation_files": ["/elsewhere/v.jsonl"]}
+    rows = {c.name: c for c in compare(load_run(make_run(tmp_path / "moved", setup=other)), baseline).checks}
+    assert (rows["setup: config"].obtained, rows["setup: config"].detail) == ("same", "")
+    other["config"]["data_args"]["token_labels"] = "reference"
+    rows = {c.name: c for c in compare(load_run(make_run(tmp_path / "relabelled", setup=other)), baseline).checks}
+    assert rows["setup: config"].detail == "data_args.token_labels: reference vs -"
