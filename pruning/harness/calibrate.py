@@ -114,7 +114,7 @@ class _Spread:
         return mean
 
 
-def _calibrate_evaluation(name: str, results: list[dict[str, Any]], spread: _Spread) -> dict[str, Any]:
+def _calibrate_evaluation(results: list[dict[str, Any]], spread: _Spread) -> dict[str, Any]:
     """Mean threshold rows and scores of one data file; the best thresholds the runs chose, the most common first."""
     chosen = Counter(r["best"]["threshold"] for r in results)
     seen = sorted(chosen, key=lambda t: (-chosen[t], [r["best"]["threshold"] for r in results].index(t)))
@@ -177,7 +177,7 @@ def calibrate(runs: list[RunArtifacts], k: float | None = None) -> dict[str, Any
     baseline["kind"] = "calibrated"
     baseline["captured_from"] = [str(r.run_dir) for r in runs]
     baseline["evaluations"] = {
-        name: _calibrate_evaluation(name, [r.evaluations[name] for r in runs], spread) for name in runs[0].evaluations
+        name: _calibrate_evaluation([r.evaluations[name] for r in runs], spread) for name in runs[0].evaluations
     }
     baseline["final_train"] = _mean_losses(runs, "final_train", spread)
     baseline["final_eval"] = _mean_losses(runs, "final_eval", spread)

@@ -6,6 +6,7 @@ Three runs differ only where the test says; every expected number below is worke
 from __future__ import annotations
 
 import copy
+import json
 import math
 import statistics
 
@@ -161,3 +162,150 @@ def test_runs_of_the_same_data_under_other_paths_calibrate(tmp_path, three_runs)
 
 def test_two_runs_have_a_prediction_factor_but_calibrate_asks_for_three():
     assert prediction_factor(2) == pytest.approx(63.657 * math.sqrt(1.5))
+
+
+def _edit(run, file, edit):
+    path = run / file
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def _zero_ranking_loss(summary):
+    summary["final_train"]["ranking_loss"] = 0.0  # a relative spread around a zero mean is 0, not a division by 0
+
+
+@pytest.fixture
+def varied_runs(tmp_path):
+    """Three runs that differ in every calibrated quantity. Run c's q2 positive at 0.25 moves its best to 0.2."""
+    runs = [
+        make_run(tmp_path / "a", scores=_scores(0.80), pruning_loss=0.30, train_seconds=100.0, eval_losses=(0.8, 0.5)),
+        make_run(tmp_path / "b", scores=_scores(0.81), pruning_loss=0.33, train_seconds=110.0, eval_losses=(0.9, 0.52)),
+        make_run(
+            tmp_path / "c", scores=_scores(0.82, 0.25), pruning_loss=0.36, train_seconds=120.0, eval_losses=(0.7, 0.54)
+        ),
+    ]
+    _edit(runs[1], "run_summary.json", lambda s: s.update(seed=7))
+    for run in runs:
+        _edit(run, "run_summary.json", _zero_ranking_loss)
+    return runs
+
+
+def _sd(values):
+    return statistics.stdev(values)
+
+
+def test_a_calibrated_baseline_in_full(varied_runs):
+    """Every field of the baseline, against means and spreads computed here from the runs' own files."""
+    results = [json.loads((r / "eval" / "easy.json").read_text()) for r in varied_runs]
+    baseline = calibrate([load_run(r) for r in varied_runs])
+    evaluation = baseline["evaluations"]["easy.json"]
+
+    rows = evaluation["thresholds"]
+    assert [r["threshold"] for r in rows] == [0.1, 0.2, 0.3, 0.5, 0.7]  # the grid itself, never a mean of it
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            if key != "threshold":
+                assert value == pytest.approx(statistics.fmean(r["thresholds"][i][key] for r in results)), (i, key)
+    assert evaluation["best"] == {"metric": "f2_5", "threshold": 0.3, "seen": [0.3, 0.2]}
+    assert evaluation["items"] == [
+        {"query": "q1", "scores": pytest.approx([0.81, 0.25, 0.05])},
+        {"query": "q2", "scores": pytest.approx([0.15, 1.55 / 3])},
+    ]
+
+    def at_seen(key):  # the spread of a metric over the thresholds some run chose (0.3 and 0.2: rows 2 and 1)
+        return max(_sd([r["thresholds"][i][key] for r in results]) for i in (1, 2))
+
+    counts = max(_sd([r["thresholds"][i][k] for r in results]) for i in range(5) for k in ("tp", "fp", "tn", "fn"))
+    spread = {
+        "f2_5": at_seen("f2_5"),
+        "fn": at_seen("fn"),
+        "recall_drop": at_seen("recall"),
+        "count": counts,
+        "score_drift": _sd([0.65, 0.65, 0.25]),
+        "loss_rel": 0.03 / 0.33,  # final_train pruning loss; final_eval's 0.43 ± 0.03 is relatively smaller
+        "trajectory_rel": 0.1 / 0.8,  # the step-5 eval loss 0.8 / 0.9 / 0.7
+        "train_seconds": 10.0,
+    }
+    assert spread["fn"] == pytest.approx(_sd([0, 0, 1])) and spread["recall_drop"] == pytest.approx(_sd([1, 1, 0.5]))
+    calibration = baseline["calibration"]
+    assert calibration.keys() == {"runs", "seeds", "devices", "formula", "k", "floors", "spread"}
+    assert (calibration["runs"], calibration["seeds"], calibration["devices"]) == (
+        3,
+        [42, 7, 42],
+        [SETUP["device"]] * 3,
+    )
+    assert calibration["formula"].startswith("band = max(floor, k × spread)")
+    assert calibration["k"] == pytest.approx(K3) and calibration["floors"] == CALIBRATION_FLOORS
+    assert calibration["spread"] == pytest.approx(spread)
+    want_bands = {kind: max(floor, K3 * spread.get(kind, 0.0)) for kind, floor in CALIBRATION_FLOORS.items()}
+    want_bands["train_time_rel"] = CALIBRATION_FLOORS["train_time_rel"]  # wall time is not calibrated down
+    for kind, band in want_bands.items():
+        assert baseline["bands"][kind] == pytest.approx(band), kind
+    assert baseline["bands"]["train_time_abs"] == pytest.approx(K3 * 10.0)
+
+    assert baseline["final_train"] == pytest.approx({"loss": 0.4, "ranking_loss": 0.0, "pruning_loss": 0.33})
+    assert baseline["final_eval"] == pytest.approx({"loss": 0.5, "ranking_loss": 0.25, "pruning_loss": 0.43})
+    assert baseline["eval_trajectory"] == [
+        {"step": 5, "loss": pytest.approx(0.8), "ranking_loss": pytest.approx(0.3), "pruning_loss": pytest.approx(0.7)},
+        {
+            "step": 10,
+            "loss": pytest.approx(0.52),
+            "ranking_loss": pytest.approx(0.2),
+            "pruning_loss": pytest.approx(0.45),
+        },
+    ]
+    assert baseline["train_seconds"] == pytest.approx(110.0)
+    assert (baseline["seed"], baseline["captured_from"]) == (42, [str(r) for r in varied_runs])  # the first run's
+
+
+def test_runs_without_a_time_get_no_time_band(varied_runs):
+    _edit(varied_runs[2], "run_summary.json", lambda s: s.update(train_seconds=None))
+    baseline = calibrate([load_run(r) for r in varied_runs])
+    assert baseline["bands"]["train_time_abs"] is None and "train_seconds" not in baseline["calibration"]["spread"]
+    assert baseline["train_seconds"] == 100.0  # the first run's, as a captured baseline records it
+
+
+def test_a_factor_below_one_may_be_chosen(varied_runs):
+    baseline = calibrate([load_run(r) for r in varied_runs], k=0.5)
+    assert baseline["calibration"]["k"] == 0.5
+    assert baseline["bands"]["score_drift"] == pytest.approx(0.5 * _sd([0.65, 0.65, 0.25]))
+
+
+def test_prediction_factor_at_the_last_row_of_the_table():
+    assert prediction_factor(121) == pytest.approx(2.617 * math.sqrt(1 + 1 / 121))  # dof 120: its own row
+
+
+def _another_file(result):
+    return {**result, "data": "data/other.json"}
+
+
+@pytest.mark.parametrize(
+    ("which", "edit", "what"),
+    [
+        (0, lambda run: _edit(run, "eval/easy.json", lambda r: r["thresholds"][4].update(threshold=0.8)), "grid"),
+        (1, lambda run: _edit(run, "eval/easy.json", lambda r: r["best"].update(metric="f1")), "metric"),
+        (2, lambda run: _edit(run, "eval/easy.json", lambda r: r["items"][1]["scores"].pop()), "items"),
+        (1, lambda run: _edit(run, "log_history.json", lambda h: h[2].update(step=12)), "steps"),
+        (
+            2,
+            lambda run: (run / "eval" / "other.json").write_text(
+                json.dumps(_another_file(json.loads((run / "eval" / "easy.json").read_text())))
+            ),
+            "files",
+        ),
+    ],
+)
+def test_each_difference_between_the_runs_is_named(tmp_path, which, edit, what):
+    runs = [make_run(tmp_path / name) for name in "abc"]
+    edit(runs[which])
+    message = {
+        "grid": "easy.json: the threshold grid",
+        "metric": "easy.json: the best-threshold metric",
+        "items": r"easy.json: the items \(queries and context counts\)",
+        "steps": "the logged eval steps",
+        "files": "the evaluated data files",
+    }[what]
+    named = runs[1] if which == 0 else runs[which]  # each run is held against the first
+    with pytest.raises(PruningError, match=rf"^{named}: {message} differs from {runs[0]}'s; calibrate one config"):
+        calibrate([load_run(r) for r in runs])
