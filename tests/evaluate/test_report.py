@@ -210,3 +210,10 @@ def test_labels_mismatch_only_warns(tmp_path: Path, caplog: pytest.LogCaptureFix
 
 def test_metrics_tuple_matches_result_keys() -> None:
     assert set(METRICS) <= set(ROW_KEYS)
+
+
+def test_json_is_indented_and_keeps_non_ascii_text() -> None:
+    result = build_result("ja.json", [EvalItem("東京はどこ", ["東京は日本の首都です。"], [1])], [[0.9]], [0.5])
+    text = render_json(result)
+    assert '"query": "東京はどこ"' in text  # readable, not \u escapes
+    assert text.splitlines()[1].startswith('  "') and not text.splitlines()[1].startswith("   ")  # two spaces
