@@ -174,10 +174,11 @@ BAD_SCORES = [
     ("top_list", [], "top level: expected an object with 'items', got list"),
     ("no_items", {"thresholds": []}, "top level: field 'items': missing"),
     ("items_dict", {"items": {}}, "top level: field 'items': expected a list, got dict"),
-    ("too_few", {"items": _items()["items"][:2]}, "field 'items': 2 items != 3 in the data file"),
+    ("too_few", {"items": _items()["items"][:2]}, "top level: field 'items': 2 items != 3 in the data file"),
     ("item_not_object", {"items": [1, 2, 3]}, "item 0: expected an object, got int"),
     ("query_missing", _items(query=None, index=1), "item 1: field 'query': missing"),
     ("query_differs", _items(query="other", index=2), "item 2: field 'query': 'other' differs"),
+    ("query_long", _items(query="q" * 39 + "xyz", index=2), f"item 2: field 'query': '{'q' * 39}x' differs"),
     ("scores_missing", _items(scores=None), "item 0: field 'scores': missing"),
     ("scores_not_list", _items(scores="0.5"), "item 0: field 'scores': expected a list, got str"),
     ("scores_short", _items(scores=[0.1, 0.2]), "item 0: field 'scores': length 2 != 4 contexts"),
@@ -203,9 +204,24 @@ def test_bad_scores_file(tmp_path: Path, payload: Any, expected: str | None) -> 
 
 
 def test_labels_mismatch_only_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    assert read_scores_file(_scores_file(tmp_path, _items()), ITEMS) == SCORES  # the data file's own labels
+    assert "labels differ" not in caplog.text
     path = _scores_file(tmp_path, _items(labels=[1, 1, 1, 1]))
     assert read_scores_file(path, ITEMS) == SCORES
     assert "labels differ" in caplog.text
+
+
+def test_scores_of_exactly_0_and_1_are_scores(tmp_path: Path) -> None:
+    path = _scores_file(tmp_path, _items(scores=[0.0, 1.0, 0, 1]))
+    assert read_scores_file(path, ITEMS)[0] == [0.0, 1.0, 0.0, 1.0]
+
+
+def test_comparison_reads_the_seed_best_by_the_runs_metric() -> None:
+    seed = load_seed_baseline()
+    assert (seed.best("f1").threshold, seed.best().threshold) == (0.4, 0.3)  # F1 and F2.5 choose differently
+    result = build_result("small.json", ITEMS, SCORES, THRESHOLDS, best_by="f1")
+    seed_line = next(line for line in render_comparison(result, seed).splitlines() if line.startswith("| seed"))
+    assert seed_line.split(" | ")[1] == "0.4"
 
 
 def test_metrics_tuple_matches_result_keys() -> None:
