@@ -15,6 +15,7 @@ from pruning.evaluate.metrics import METRICS, ThresholdRow
 from pruning.evaluate.report import (
     RESULT_KEYS,
     ROW_KEYS,
+    _fmt_t,
     build_result,
     read_scores_file,
     render_comparison,
@@ -233,3 +234,16 @@ def test_json_is_indented_and_keeps_non_ascii_text() -> None:
     text = render_json(result)
     assert '"query": "東京はどこ"' in text  # readable, not \u escapes
     assert text.splitlines()[1].startswith('  "') and not text.splitlines()[1].startswith("   ")  # two spaces
+
+
+def test_best_with_min_recall_uses_the_chosen_metric() -> None:
+    by_recall = build_result("small.json", ITEMS, SCORES, THRESHOLDS, best_by="recall", min_recall=0.5)
+    by_f2_5 = build_result("small.json", ITEMS, SCORES, THRESHOLDS, min_recall=0.5)
+    # recall 1.0 at 0.1 and 0.3: the lowest threshold wins the tie; F2.5 prefers 0.3 (fewer false positives)
+    assert by_recall["best_with_min_recall"] == {"metric": "recall", "min_recall": 0.5, "threshold": 0.1}
+    assert by_f2_5["best_with_min_recall"] == {"metric": "f2_5", "min_recall": 0.5, "threshold": 0.3}
+
+
+@pytest.mark.parametrize(("t", "text"), [(0.3, "0.3"), (0.25, "0.25"), (0.5, "0.5"), (0.123456789, "0.123456789")])
+def test_thresholds_print_as_short_as_they_can_without_losing_digits(t: float, text: str) -> None:
+    assert _fmt_t(t) == text
