@@ -210,14 +210,13 @@ def _check_training_types(section: dict[str, Any], where: str) -> None:
     for key, value in section.items():
         if key not in fields or value is None:
             continue
-        default, kind = fields[key].default, _type_name(fields[key])
+        kind = _type_name(fields[key])
         if kind in ("bool", "bool | None") and not isinstance(value, bool):
             raise PruningError(f"{where}: {key!r} must be true or false, got {value!r}")
         if kind in ("int", "int | None") and (not isinstance(value, int) or isinstance(value, bool)):
             raise PruningError(f"{where}: {key!r} must be an integer, got {value!r}")
         is_float = kind in ("float", "float | None")
-        numeric_default = isinstance(default, int | float) and not isinstance(default, bool)
-        if (is_float or numeric_default) and isinstance(value, str):
+        if is_float and isinstance(value, str):
             raise PruningError(
                 f"{where}: {key!r} must be a number, got the string {value!r} (YAML needs 1.0e-4, not 1e-4)"
             )

@@ -276,3 +276,49 @@ def test_output_dir_defaults_to_output_config_name_and_time(tmp_path):
 
     cfg = load_config(_write(tmp_path, BASE))
     assert re.fullmatch(r"output/c_\d{8}_\d{6}", cfg.training.output_dir)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model_args.head_dropout=abc", "model_args: 'head_dropout' must be float, got 'abc'"),
+        ("model_args.head_dropout=true", "model_args: 'head_dropout' must be float, got True"),
+        ("model_args.max_length=1.5", "model_args: 'max_length' must be int, got 1.5"),
+        ("data_args.train_split=5", "data_args: 'train_split' must be str, got 5"),
+        ("model_args.config_overrides=5", r"model_args: 'config_overrides' must be dict \| None, got 5"),
+        ("model_args.random_init=maybe", "model_args: 'random_init' must be bool, got 'maybe'"),
+        ("data_args.max_train_samples=2.5", r"data_args: 'max_train_samples' must be int \| None, got 2.5"),
+        ("training_args.save_total_limit=2.5", "training_args: 'save_total_limit' must be an integer, got 2.5"),
+    ],
+)
+def test_each_kind_of_field_is_type_checked(tmp_path, override, message):
+    with pytest.raises(PruningError, match=message):
+        load_config(_write(tmp_path, BASE), [override])
+
+
+def test_the_smallest_allowed_values_load(tmp_path):
+    cfg = load_config(_write(tmp_path, BASE), ["model_args.max_length=1", "training_args.evals_per_run=1"])
+    assert (cfg.model.max_length, cfg.training.evals_per_run) == (1, 1)
+
+
+@pytest.mark.parametrize("word", ["yes", "no", "on", "off", "y", "n", "Y", "On"])
+def test_yaml_1_1_boolean_words_in_an_override_stay_text(tmp_path, word):
+    cfg = load_config(_write(tmp_path, BASE), [f"data_args.teacher_column={word}"])
+    assert cfg.data.teacher_column == word
+
+
+def test_an_unknown_key_with_nothing_close_gets_no_suggestion(tmp_path):
+    cfg = {**BASE, "model_args": {"model_name_or_path": "x", "qqqq": 1}}
+    with pytest.raises(PruningError) as err:
+        load_config(_write(tmp_path, cfg))
+    assert str(err.value).endswith("model_args: unknown key 'qqqq'")
+
+
+def test_data_paths_resolve_under_the_cache_the_home_or_the_config(tmp_path):
+    from pruning.cache import cache_root
+    from pruning.config import resolve_data_path
+
+    assert resolve_data_path("{cache}/qa/x.jsonl", tmp_path) == cache_root() / "qa" / "x.jsonl"
+    assert resolve_data_path("~/x.jsonl", tmp_path) == Path.home() / "x.jsonl"
+    assert resolve_data_path("data/x.jsonl", tmp_path) == tmp_path / "data" / "x.jsonl"
+    assert resolve_data_path("/abs/x.jsonl", tmp_path) == Path("/abs/x.jsonl")

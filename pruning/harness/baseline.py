@@ -156,7 +156,9 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
             raise PruningError(f"{path}: field {key!r} missing")
     unknown = [key for key in baseline if key not in BASELINE_FIELDS]
     if unknown:
-        raise PruningError(f"{path}: field {unknown[0]!r} is not a baseline field (known: {', '.join(BASELINE_FIELDS)})")
+        raise PruningError(
+            f"{path}: field {unknown[0]!r} is not a baseline field (known: {', '.join(BASELINE_FIELDS)})"
+        )
     if not isinstance(baseline["evaluations"], dict):
         raise PruningError(f"{path}: field 'evaluations' must map data file names to results")
     for name, want in baseline["evaluations"].items():
