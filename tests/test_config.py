@@ -72,7 +72,7 @@ BASE = {
         pytest.param(
             "training_args",
             "warmup_ratio",
-            "warmup_steps: 0.1",
+            "unknown key 'warmup_ratio' (transformers 5 takes a ratio as warmup_steps: 0.1)",
             marks=pytest.mark.skipif(
                 _HF_HAS_WARMUP_RATIO, reason="transformers < 5.15 still accepts warmup_ratio (deprecated)"
             ),
@@ -121,6 +121,12 @@ def test_every_key_is_honoured(tmp_path):
     t = loaded.training
     assert (t.seed, t.max_steps, t.ranking_weight, t.pruning_weight) == (11, 7, 0.3, 2.0)
     assert t.token_teacher_weight == 0.5
+
+
+def test_token_teacher_weight_may_be_0_or_1(tmp_path):
+    for alpha in (0.0, 1.0):
+        cfg = load_config(_write(tmp_path, {**BASE, "training_args": {"token_teacher_weight": alpha}}))
+        assert cfg.training.token_teacher_weight == alpha
 
 
 @pytest.mark.parametrize("alpha", [-0.5, 1.01])
@@ -188,7 +194,7 @@ def test_override_into_a_bare_section(tmp_path):
     path.write_text("model_args:\n  model_name_or_path: x\ndata_args:\n  train_files: [t.jsonl]\ntraining_args:\n")
     assert load_config(path, ["training_args.seed=7"]).training.seed == 7
     path.write_text("model_args:\n  model_name_or_path: x\ndata_args:\n  train_files: [t.jsonl]\ntraining_args: 5\n")
-    with pytest.raises(PruningError, match="section 'training_args' must be a mapping"):
+    with pytest.raises(PruningError, match=r"bare\.yaml: section 'training_args' must be a mapping"):
         load_config(path, ["training_args.seed=7"])
 
 
@@ -322,3 +328,33 @@ def test_data_paths_resolve_under_the_cache_the_home_or_the_config(tmp_path):
     assert resolve_data_path("~/x.jsonl", tmp_path) == Path.home() / "x.jsonl"
     assert resolve_data_path("data/x.jsonl", tmp_path) == tmp_path / "data" / "x.jsonl"
     assert resolve_data_path("/abs/x.jsonl", tmp_path) == Path("/abs/x.jsonl")
+
+
+def test_override_edge_cases(tmp_path):
+    path = _write(tmp_path, BASE)
+    assert load_config(path, ["data_args.teacher_column=a=b"]).data.teacher_column == "a=b"  # "=" in a value
+    both = load_config(path, ["compat=reference", "training_args.seed=7"])  # the override after compat counts
+    assert (both.compat, both.training.seed) == ("reference", 7)
+    with pytest.raises(PruningError, match="c.yaml: 'compat': expected one of none, reference, got 'a=b'"):
+        load_config(path, ["compat=a=b"])
+    for item in ("seed=1.5", "seed=x.y=z"):  # a dot after the "=" does not make a section
+        with pytest.raises(PruningError, match=rf"^override '{item}': expected section.key=value"):
+            load_config(path, [item])
+    with pytest.raises(PruningError, match=r"c.yaml: model_args: unknown key 'config_overrides.num_layers'"):
+        load_config(path, ["model_args.config_overrides.num_layers=2"])
+
+
+def test_a_loaded_config_keeps_its_source_and_raw_form(tmp_path):
+    path = _write(tmp_path, {**BASE, "data_args": {"train_files": "t.jsonl"}})  # one file as a plain string
+    cfg = load_config(path, ["training_args.seed=7"])
+    assert cfg.source == path and cfg.data.train_files == [str(tmp_path / "t.jsonl")]
+    assert cfg.raw["training_args"]["seed"] == 7 and cfg.raw["model_args"] == {"model_name_or_path": "x"}
+
+
+def test_fp16_without_cuda_falls_back_to_fp32_with_a_warning(tmp_path, caplog):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present: fp16 is honoured")
+    loaded = load_config(_write(tmp_path, BASE), ["training_args.fp16=true"])
+    assert loaded.training.fp16 is False and "CUDA is not available" in caplog.text
