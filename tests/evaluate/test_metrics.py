@@ -72,6 +72,8 @@ def test_seed_best_threshold_depends_on_metric() -> None:
     rows = SEED.derived_rows()
     assert best_threshold(rows, "f2_5") == 0.3 == SEED.best_threshold
     assert best_threshold(rows, "f2.5") == 0.3
+    assert best_threshold(rows) == 0.3 and best_row(rows).threshold == 0.3  # F2.5 is the default
+    assert normalize_metric("F2-5") == "f2_5" and normalize_metric(" F-2.5 ") == "f2_5"
     assert best_threshold(rows, "f2") == 0.4
     assert round(best_row(rows).f2_5, 4) == 0.8483
 
@@ -113,11 +115,16 @@ def test_keep_everything_yardstick_on_seed_counts() -> None:
     assert (row.tp, row.fp, row.tn, row.fn) == (691, 1188, 0, 0)
     assert round(row.f2_5, 4) == 0.8083
     assert row.recall == 1.0 and row.compression == 0.0
+    assert row.threshold == 0.0  # keeping everything is the threshold 0
 
 
 def test_confusion_counts_and_sweep_agree() -> None:
     scores, labels = [0.1, 0.3, 0.3, 0.9], [0, 1, 0, 1]
     assert confusion_counts(scores, labels, 0.3) == (2, 1, 1, 0)
+    assert confusion_counts(scores, labels, 0.5) == (1, 0, 2, 1)  # tn and fp differ here
+    for t in (0.0, 0.2, 0.3, 0.5, 0.95):
+        (at_t,) = sweep(scores, labels, [t])
+        assert confusion_counts(scores, labels, t) == (at_t.tp, at_t.fp, at_t.tn, at_t.fn)
     (row,) = sweep(scores, labels, [0.3])
     assert row == ThresholdRow.from_counts(0.3, 2, 1, 1, 0)
     assert row.as_dict()["tp"] == 2 and list(row.as_dict()) == list(ThresholdRow.__dataclass_fields__)
