@@ -3,11 +3,13 @@ rules that are easy to get subtly wrong: an absolute time band alone, a loss par
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from pruning.harness.artefacts import load_run
-from pruning.harness.compare import FAIL, INFO, PASS, SKIP, compare
-from tests.harness.helpers import make_run
+from pruning.harness.compare import FAIL, INFO, PASS, SKIP, Check, _check_scores, compare
+from tests.harness.helpers import SETUP, make_run
 
 pytestmark = pytest.mark.unit
 
@@ -71,3 +73,53 @@ def test_recall_floor_time_change_and_missing_time_rows(tmp_path, baseline):
         SKIP,
         "not recorded",
     )
+
+
+def test_the_per_context_scores_row_in_full():
+    want = [{"query": "q1", "scores": [0.5, 0.5, 0.5]}, {"query": "q2", "scores": [0.5, 0.5]}]
+    got = [{"query": "q1", "scores": [0.8500001, 0.75, 0.2]}, {"query": "q2", "scores": [0.5, 0.1000001]}]
+    # |Δ|: 0.3500001, 0.25 (exactly the band: within it), 0.3, 0, 0.3999999 → three beyond ±0.25, worst first
+    row = _check_scores("easy.json", got, want, tol=0.25)
+    assert row == Check(
+        "easy.json: per-context scores (max |Δ|)",
+        0.4,
+        0,
+        "±0.25",
+        FAIL,
+        "3 of 5 beyond; worst: item 1 ctx 1: 0.1000 vs 0.5000; item 0 ctx 0: 0.8500 vs 0.5000; "
+        "item 0 ctx 2: 0.2000 vs 0.5000",
+    )
+    assert _check_scores("easy.json", got, want, tol=None).detail.startswith("0 of 5 beyond")  # report only
+    assert _check_scores("none.json", [], [], tol=0.25) == Check(
+        "none.json: per-context scores (max |Δ|)", 0.0, 0, "±0.25", PASS, "0 of 0 beyond; worst: "
+    )
+    assert _check_scores("easy.json", got[:1], want, tol=0.25) == Check(
+        "easy.json: per-context scores", None, None, "±0.25", FAIL, "inputs differ from the baseline's"
+    )
+
+
+def test_setup_rows_for_one_sided_differences(tmp_path, baseline):
+    setup = copy.deepcopy(SETUP)
+    del setup["config"]["model_args"]["max_length"]  # a key only the baseline has
+    setup["code"] = {"commit": None}  # git failed without saying why
+    setup["data_files"]["validation"] = [{"path": "/data/v.jsonl", "bytes": 5, "sha256": "3" * 64}]
+    rows = {c.name: c for c in compare(load_run(make_run(tmp_path / "one_sided", setup=setup)), baseline).checks}
+    assert rows["setup: config"].detail == "model_args.max_length: - vs 256"
+    assert rows["setup: code"].obtained == "unknown (git failed)"
+    assert rows["setup: training data"].detail.startswith("differs: the validation files' SHA-256 changed")
+
+    baseline["data_files"] = {"train": [], "validation": []}  # a hub dataset: nothing hashed on the baseline's side
+    data = next(c for c in compare(load_run(make_run(tmp_path / "local")), baseline).checks if "data" in c.name)
+    assert (data.obtained, data.detail) == (
+        "other files",
+        "differs: the train files' SHA-256 changed, so results need not match",
+    )
+
+
+def test_a_comparison_as_json(tmp_path, baseline):
+    run = make_run(tmp_path / "same")
+    comparison = compare(load_run(run), baseline, baseline_name="b.json")
+    out = comparison.as_dict()
+    assert (out["run_dir"], out["baseline"], out["ok"]) == (str(run), "b.json", True)
+    assert out["checks"][0] == {f: getattr(comparison.checks[0], f) for f in Check.__dataclass_fields__}
+    assert len(out["checks"]) == len(comparison.checks)
