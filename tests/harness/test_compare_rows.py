@@ -4,12 +4,16 @@ rules that are easy to get subtly wrong: an absolute time band alone, a loss par
 from __future__ import annotations
 
 import copy
+import json
+import statistics
 
 import pytest
 
 from pruning.harness.artefacts import load_run
+from pruning.harness.baseline import capture
+from pruning.harness.calibrate import calibrate
 from pruning.harness.compare import FAIL, INFO, PASS, SKIP, Check, _check_scores, compare
-from tests.harness.helpers import SETUP, make_run
+from tests.harness.helpers import SCORES, SETUP, make_run
 
 pytestmark = pytest.mark.unit
 
@@ -123,3 +127,57 @@ def test_a_comparison_as_json(tmp_path, baseline):
     assert (out["run_dir"], out["baseline"], out["ok"]) == (str(run), "b.json", True)
     assert out["checks"][0] == {f: getattr(comparison.checks[0], f) for f in Check.__dataclass_fields__}
     assert len(out["checks"]) == len(comparison.checks)
+
+
+def test_the_best_threshold_is_recomputed_by_the_baselines_own_metric(tmp_path):
+    by_recall = capture(load_run(make_run(tmp_path / "base", best_by="recall")))  # recall's best: 0.1
+    rows = _rows(compare(load_run(make_run(tmp_path / "run")), by_recall))  # this run was evaluated by F2.5 (0.3)
+    assert rows["easy.json: best threshold by recall"] == (0.1, 0.1, "exact", PASS)
+
+
+def test_rows_at_the_best_threshold_of_a_run_that_differs(tmp_path, baseline):
+    # a false positive at 0.35: at 0.3, P = 2/3 and R = 1, so F2.5 = 29/31 = 0.93548…, shown to 4 decimals
+    rows = _rows(compare(load_run(make_run(tmp_path / "fp", scores=[[0.8, 0.35, 0.05], [0.15, 0.65]])), baseline))
+    assert rows["easy.json: F2.5 at 0.3"] == (0.9355, 1.0, "±0.01", FAIL)
+    assert rows["easy.json: FN at 0.3"] == (0, 0, "±2", PASS)
+
+
+def test_a_run_without_the_best_threshold_row(tmp_path, baseline):
+    run = make_run(tmp_path / "grid")
+    path = run / "eval" / "easy.json"
+    result = json.loads(path.read_text())
+    result["thresholds"] = [r for r in result["thresholds"] if r["threshold"] != 0.3]
+    path.write_text(json.dumps(result))
+    checks = {c.name: c for c in compare(load_run(run), baseline).checks}
+    assert checks["easy.json: row at 0.3"] == Check(
+        "easy.json: row at 0.3", None, 0.3, "present", FAIL, "threshold not swept"
+    )
+
+
+def test_two_changed_splits_are_both_named(tmp_path, baseline):
+    setup = copy.deepcopy(SETUP)
+    setup["data_files"]["train"][0]["sha256"] = "2" * 64
+    setup["data_files"]["validation"] = [{"path": "/data/v.jsonl", "bytes": 5, "sha256": "3" * 64}]
+    data = next(
+        c
+        for c in compare(load_run(make_run(tmp_path / "both", setup=setup)), baseline).checks
+        if c.name == "setup: training data"
+    )
+    assert data.detail.startswith("differs: the train and validation files' SHA-256 changed")
+
+
+def test_calibrated_rows_state_f2_5_and_fn_in_units_of_sigma(tmp_path):
+    # run c: q2's positive at 0.25, so at 0.3 FN = 1 and F2.5 = 0.537 (R = 0.5); runs a, b: FN 0, F2.5 1
+    runs = [
+        make_run(tmp_path / n, scores=s) for n, s in (("a", SCORES), ("b", SCORES), ("c", [SCORES[0], [0.15, 0.25]]))
+    ]
+    baseline = calibrate([load_run(r) for r in runs])
+    checks = {c.name: c for c in compare(load_run(runs[2]), baseline).checks}
+    f25_c = 7.25 * 0.5 / (6.25 + 0.5)
+    delta = f25_c - (2 + f25_c) / 3
+    sigma = statistics.stdev([1.0, 1.0, f25_c])
+    assert checks["easy.json: F2.5 at 0.3"].detail == f"Δ = {delta:+.4g} ({abs(delta) / sigma:.1f} σ)"
+    assert checks["easy.json: FN at 0.3"].detail == f"Δ = +0.6667 ({(2 / 3) / statistics.stdev([0, 0, 1]):.1f} σ)"
+    scores = checks["easy.json: per-context scores (max |Δ|)"].detail
+    assert scores.startswith("0 of 5 beyond; worst: item 1 ctx 1: 0.2500 vs 0.5167; ")  # parts joined by "; "
+    assert scores.endswith("; Δ = +0.2667 (1.2 σ)")  # the largest |Δ| against the score's σ
