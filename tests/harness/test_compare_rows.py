@@ -11,11 +11,13 @@ import pytest
 
 from pruning.harness.artefacts import load_run
 from pruning.harness.baseline import capture
-from pruning.harness.calibrate import calibrate
+from pruning.harness.calibrate import calibrate, prediction_factor
 from pruning.harness.compare import FAIL, INFO, PASS, SKIP, Check, _check_scores, compare
 from tests.harness.helpers import SCORES, SETUP, make_run
 
 pytestmark = pytest.mark.unit
+
+K3 = prediction_factor(3)
 
 
 def _rows(comparison):
@@ -181,3 +183,62 @@ def test_calibrated_rows_state_f2_5_and_fn_in_units_of_sigma(tmp_path):
     scores = checks["easy.json: per-context scores (max |Δ|)"].detail
     assert scores.startswith("0 of 5 beyond; worst: item 1 ctx 1: 0.2500 vs 0.5167; ")  # parts joined by "; "
     assert scores.endswith("; Δ = +0.2667 (1.2 σ)")  # the largest |Δ| against the score's σ
+
+
+FP_AND_FN = [[0.8, 0.35, 0.05], [0.15, 0.25]]  # at 0.3: q1's 0.35 kept (FP), q2's relevant 0.25 dropped (FN)
+
+
+def test_the_rows_of_an_evaluation_in_full(tmp_path, baseline):
+    # at 0.3: TP 1, FP 1, TN 2, FN 1 → P = R = 0.5, F2.5 = 0.5; its own best is 0.2 (TP 2, FP 1)
+    run = load_run(make_run(tmp_path / "fpfn", scores=FP_AND_FN))
+    checks = {c.name: c for c in compare(run, baseline).checks}
+    assert checks["easy.json: best threshold by f2_5"] == Check(
+        "easy.json: best threshold by f2_5", 0.2, 0.3, "exact", FAIL
+    )
+    assert checks["easy.json: F2.5 at 0.3"] == Check("easy.json: F2.5 at 0.3", 0.5, 1.0, "±0.01", FAIL)
+    assert checks["easy.json: FN at 0.3"] == Check("easy.json: FN at 0.3", 1, 0, "±2", PASS)
+    # recall floor: the baseline's 1.0 less the default drop band 0.01
+    assert checks["easy.json: recall at 0.3"] == Check("easy.json: recall at 0.3", 0.5, 1.0, ">= 0.9900", FAIL)
+    # the first largest cell difference, thresholds ascending and TP, FP, TN, FN in turn (0.1 and 0.2 agree)
+    pattern = Check("easy.json: threshold pattern (max cell Δ)", 1, 0, "±2", PASS, "TP at 0.3: 1 vs 2")
+    assert checks["easy.json: threshold pattern (max cell Δ)"] == pattern
+
+    for bands, row in (
+        ({"recall_min": 0.9}, (">= 0.9000", FAIL)),  # a recall floor wins over the drop band
+        ({"recall_min": 0.5}, (">= 0.5000", PASS)),  # exactly at the floor passes
+        ({"recall_drop": None}, ("report only", INFO)),  # neither: reported only
+    ):
+        edited = {**baseline, "bands": {**baseline["bands"], **bands}}
+        recall = next(c for c in compare(run, edited).checks if c.name == "easy.json: recall at 0.3")
+        assert (recall.obtained, recall.expected, recall.tolerance, recall.status) == (0.5, 1.0, *row)
+
+
+def test_an_identical_run_has_no_pattern_difference(tmp_path, baseline):
+    checks = {c.name: c for c in compare(load_run(make_run(tmp_path / "same")), baseline).checks}
+    assert checks["easy.json: threshold pattern (max cell Δ)"] == Check(
+        "easy.json: threshold pattern (max cell Δ)", 0.0, 0, "±2", PASS, ""
+    )
+
+
+def test_a_threshold_the_run_did_not_sweep_is_named(tmp_path, baseline):
+    run = make_run(tmp_path / "grid")
+    path = run / "eval" / "easy.json"
+    result = json.loads(path.read_text())
+    result["thresholds"] = [r for r in result["thresholds"] if r["threshold"] != 0.7]
+    path.write_text(json.dumps(result))
+    checks = {c.name: c for c in compare(load_run(run), baseline).checks}
+    assert checks["easy.json: row at 0.7"] == Check("easy.json: row at 0.7", None, 0.7, "present", FAIL, "not swept")
+
+
+def test_calibrated_recall_and_pattern_rows(tmp_path):
+    runs = [
+        make_run(tmp_path / n, scores=s) for n, s in (("a", SCORES), ("b", SCORES), ("c", [SCORES[0], [0.15, 0.25]]))
+    ]
+    checks = {c.name: c for c in compare(load_run(runs[2]), calibrate([load_run(r) for r in runs])).checks}
+    sigma = statistics.stdev([1.0, 1.0, 0.5])  # recall at 0.3 over the runs
+    recall = checks["easy.json: recall at 0.3"]
+    assert (recall.obtained, recall.expected, recall.status) == (0.5, 0.8333, PASS)
+    assert recall.tolerance == f">= {5 / 6 - K3 * sigma:.4f}"
+    assert recall.detail == f"Δ = {0.5 - 5 / 6:+.4g} ({(5 / 6 - 0.5) / sigma:.1f} σ)"
+    pattern = checks["easy.json: threshold pattern (max cell Δ)"]
+    assert pattern.detail.startswith("TP at 0.3: 1 vs 1.66666") and pattern.detail.endswith("(1.2 σ)")
