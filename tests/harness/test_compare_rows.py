@@ -242,3 +242,94 @@ def test_calibrated_recall_and_pattern_rows(tmp_path):
     assert recall.detail == f"Δ = {0.5 - 5 / 6:+.4g} ({(5 / 6 - 0.5) / sigma:.1f} σ)"
     pattern = checks["easy.json: threshold pattern (max cell Δ)"]
     assert pattern.detail.startswith("TP at 0.3: 1 vs 1.66666") and pattern.detail.endswith("(1.2 σ)")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "row"),
+    [
+        (125.0, (125.0, 100.0, "<= +25 s", PASS, "+25 %")),  # the limit itself passes
+        (125.04, (125.0, 100.0, "<= +25 s", FAIL, "+25 %")),  # shown to 0.1 s
+        (75.0, (75.0, 100.0, "<= +25 s", PASS, "-25 %")),  # exactly the limit faster: not called faster
+        (74.96, (75.0, 100.0, "<= +25 s", PASS, "-25 % (faster)")),
+        (12.34, (12.3, 100.0, "<= +25 s", PASS, "-88 % (faster)")),
+    ],
+)
+def test_the_training_time_row(tmp_path, baseline, seconds, row):
+    check = next(
+        c
+        for c in compare(load_run(make_run(tmp_path / "t", train_seconds=seconds)), baseline).checks
+        if c.name == "training time (s)"
+    )
+    assert (check.obtained, check.expected, check.tolerance, check.status, check.detail) == row
+
+
+def test_a_baseline_of_zero_seconds_and_a_run_without_a_time(tmp_path, baseline):
+    baseline["train_seconds"] = 0.0
+    baseline["bands"]["train_time_abs"] = 5.0
+    check = next(
+        c
+        for c in compare(load_run(make_run(tmp_path / "z", train_seconds=3.0)), baseline).checks
+        if c.name == "training time (s)"
+    )
+    assert (check.obtained, check.expected, check.tolerance, check.status, check.detail) == (
+        3.0,
+        0.0,
+        "<= +5 s",
+        PASS,
+        "+0 %",
+    )
+    baseline["train_seconds"] = 99.44  # both sides shown to 0.1 s
+    check = next(
+        c
+        for c in compare(load_run(make_run(tmp_path / "r", train_seconds=99.44)), baseline).checks
+        if c.name == "training time (s)"
+    )
+    assert (check.obtained, check.expected) == (99.4, 99.4)
+    baseline["train_seconds"] = 100.0
+    check = next(
+        c
+        for c in compare(load_run(make_run(tmp_path / "n", train_seconds=None)), baseline).checks
+        if c.name == "training time (s)"
+    )
+    assert check == Check("training time (s)", None, 100.0, "", SKIP, "not recorded")
+
+
+def test_loss_rows_when_the_run_lacks_a_value_and_with_an_absolute_band(tmp_path, baseline):
+    run = make_run(tmp_path / "gaps")
+    summary = json.loads((run / "run_summary.json").read_text())
+    del summary["final_eval"]["pruning_loss"]
+    (run / "run_summary.json").write_text(json.dumps(summary))
+    history = [h for h in json.loads((run / "log_history.json").read_text()) if h.get("step") != 5 or "loss" in h]
+    (run / "log_history.json").write_text(json.dumps(history))  # no evaluation logged at step 5
+    baseline["bands"]["trajectory_abs"] = 0.2
+    checks = {c.name: c for c in compare(load_run(run), baseline).checks}
+    assert checks["final_eval pruning_loss"] == Check("final_eval pruning_loss", None, 0.4, "±0.02", FAIL, "")
+    assert checks["eval loss at step 5"] == Check(
+        "eval loss at step 5", None, 0.8, "±0.2", FAIL, "no eval_loss logged at step 5"
+    )
+    assert checks["eval loss at step 10"].tolerance == "±0.2"  # max(10 % of 0.5, 0.2)
+    assert checks["eval ranking_loss at step 10"].tolerance == "±0.2"
+
+
+def test_setup_rows_show_both_sides(tmp_path, baseline):
+    checks = {c.name: c for c in compare(load_run(make_run(tmp_path / "same")), baseline).checks}
+    assert (checks["setup: device"].obtained, checks["setup: device"].expected) == (SETUP["device"], SETUP["device"])
+    assert checks["setup: package versions"].obtained == "same" and checks["setup: config"].obtained == "same"
+    assert checks["setup: code"].detail == ""
+    setup = copy.deepcopy(SETUP)
+    setup["versions"].update(torch="2.12.0", python="3.12.1")
+    checks = {c.name: c for c in compare(load_run(make_run(tmp_path / "older", setup=setup)), baseline).checks}
+    assert checks["setup: package versions"].obtained == "2 differ"
+    assert checks["setup: package versions"].detail == "python: 3.12.1 vs 3.11.2; torch: 2.12.0 vs 2.13.0+cpu"
+
+
+def test_calibrated_loss_rows_state_sigma(tmp_path):
+    runs = [
+        make_run(tmp_path / f"r{i}", pruning_loss=0.30 + 0.03 * i, eval_losses=(0.8 + 0.1 * i, 0.5)) for i in range(3)
+    ]
+    baseline = calibrate([load_run(r) for r in runs])
+    checks = {c.name: c for c in compare(load_run(runs[2]), baseline).checks}
+    # step-5 eval loss 0.8 / 0.9 / 1.0: mean 0.9, σ 0.1; run 3 is 0.1 (1.0 σ) above
+    assert checks["eval loss at step 5"].detail == "Δ = +0.1 (1.0 σ)"
+    # final_train pruning loss 0.30 / 0.33 / 0.36: mean 0.33, σ 0.03; run 3 is 0.03 (1.0 σ) above
+    assert checks["final_train pruning_loss"].detail == "Δ = +0.03 (1.0 σ)"
