@@ -39,7 +39,7 @@ MODULE_TESTS = {
     "pruning.train.reference_labels": "tests/train/test_reference_labels.py tests/train/test_collator.py",
     "pruning.train.losses": "tests/train/test_losses.py tests/train/test_trainer.py",
     "pruning.train.modeling": "tests/train/test_modeling.py tests/train/test_modernbert.py "
-    "tests/evaluate/test_scoring.py",
+    "tests/evaluate/test_scoring.py tests/train/test_checkpoints.py",
     "pruning.train.trainer": "tests/train/test_trainer.py tests/train/test_run.py tests/train/test_checkpoints.py",
     "pruning.train.run": "tests/train/test_run.py tests/test_compat.py",
     "pruning.evaluate.metrics": "tests/evaluate/test_metrics.py tests/evaluate/test_report.py",

@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 PRUNER_CONFIG = "pruner_config.json"
 WEIGHTS = "model.safetensors"
 FORMAT_VERSION = 2
+#: The token head this code builds (dropout, then a linear layer to keep/drop logits), as pruner_config.json names it.
+HEAD_TYPE = "dropout_linear"
 
 #: What the token head reads. `final`: the backbone's last hidden state as its own classifier sees it (after a
 #: final norm, where the architecture has one, e.g. ModernBERT). `pre_final_norm`: the last encoder layer's
@@ -195,7 +197,7 @@ class ContextPruner(nn.Module):
             "format_version": FORMAT_VERSION,
             "backbone_class": type(self.backbone).__name__,
             "head": {
-                "type": "dropout_linear",
+                "type": HEAD_TYPE,
                 "dropout": self.head_dropout,
                 "num_classes": 2,
                 "input": self.head_input,
@@ -273,6 +275,9 @@ def _read_saved(directory: Path) -> _Saved:
     dropout = head.get("dropout") if isinstance(head, dict) else None
     if not isinstance(dropout, int | float) or isinstance(dropout, bool) or not 0 <= dropout < 1:
         raise PruningError(f"{meta_path}: field 'head.dropout': expected a number in [0, 1), got {dropout!r}")
+    for key, expected in (("type", HEAD_TYPE), ("num_classes", 2)):
+        if key in head and head[key] != expected:  # this code builds one head: anything else cannot load into it
+            raise PruningError(f"{meta_path}: field 'head.{key}': expected {expected!r}, got {head[key]!r}")
     # Version 1 did not record the head input: its code read hidden_states[-1] under transformers 5, which is
     # the output after any final norm, i.e. `final`.
     head_input = head.get("input") if isinstance(head, dict) and version == FORMAT_VERSION else "final"

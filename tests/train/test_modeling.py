@@ -75,6 +75,11 @@ def test_mismatched_head_weights_is_an_error(model, tmp_path):
         (lambda meta: meta | {"head": {"dropout": 2}}, r"field 'head.dropout': expected a number in \[0, 1\), got 2"),
         # 1.0 is outside [0, 1): a head that drops everything cannot have been trained
         (lambda meta: meta | {"head": {"dropout": 1.0}}, r"field 'head.dropout': expected .*, got 1.0"),
+        (lambda meta: meta | {"head": {**meta["head"], "type": "mlp"}}, "field 'head.type': expected 'dropout_linear'"),
+        (
+            lambda meta: meta | {"head": {**meta["head"], "num_classes": 3}},
+            "field 'head.num_classes': expected 2, got 3",
+        ),
     ],
 )
 def test_broken_pruner_config_is_named(model, tmp_path, edit, message):
@@ -172,3 +177,25 @@ def test_constructor_defaults_no_head_dropout_and_the_final_hidden_state(tiny_ba
 
     model = ContextPruner(AutoModelForSequenceClassification.from_pretrained(tiny_backbone_dir))
     assert (model.head_dropout, model.head_input, model.pruning_head[0].p) == (0.0, "final", 0.0)
+
+
+def test_saved_files_and_the_error_preview(model, tmp_path):
+    """A save creates missing parent folders; the weights carry the metadata HF tools read; the missing-weights
+    message names five keys and counts the rest."""
+    from safetensors import safe_open
+
+    path = tmp_path / "a" / "b" / "m"
+    model.save_pretrained(path)
+    with safe_open(str(path / WEIGHTS), "pt") as weights:
+        assert weights.metadata() == {"format": "pt"}
+    meta = json.loads((path / "pruner_config.json").read_text())
+    assert {k: meta["head"][k] for k in ("type", "num_classes")} == {"type": "dropout_linear", "num_classes": 2}
+    state = load_file(str(path / WEIGHTS))
+    names = sorted(state)
+    save_file({k: v for k, v in state.items() if k not in names[:5]}, str(path / WEIGHTS))
+    with pytest.raises(PruningError) as five:
+        ContextPruner.from_pretrained(path)
+    assert f"missing {', '.join(names[:5])}" in str(five.value) and "more)" not in str(five.value)
+    save_file({k: v for k, v in state.items() if k not in names[:7]}, str(path / WEIGHTS))
+    with pytest.raises(PruningError, match=r"\(\+2 more\)"):
+        ContextPruner.from_pretrained(path)
