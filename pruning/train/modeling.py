@@ -15,6 +15,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import transformers
@@ -271,8 +272,9 @@ def _read_saved(directory: Path) -> _Saved:
     weights_path = directory / WEIGHTS
     if not weights_path.is_file():
         raise PruningError(f"{directory}: {WEIGHTS} missing")
-    head = meta.get("head")
-    dropout = head.get("dropout") if isinstance(head, dict) else None
+    raw_head = meta.get("head")
+    head: dict[str, Any] = raw_head if isinstance(raw_head, dict) else {}
+    dropout = head.get("dropout")
     if not isinstance(dropout, int | float) or isinstance(dropout, bool) or not 0 <= dropout < 1:
         raise PruningError(f"{meta_path}: field 'head.dropout': expected a number in [0, 1), got {dropout!r}")
     for key, expected in (("type", HEAD_TYPE), ("num_classes", 2)):
@@ -280,7 +282,7 @@ def _read_saved(directory: Path) -> _Saved:
             raise PruningError(f"{meta_path}: field 'head.{key}': expected {expected!r}, got {head[key]!r}")
     # Version 1 did not record the head input: its code read hidden_states[-1] under transformers 5, which is
     # the output after any final norm, i.e. `final`.
-    head_input = head.get("input") if isinstance(head, dict) and version == FORMAT_VERSION else "final"
+    head_input = head.get("input") if version == FORMAT_VERSION else "final"
     if head_input not in HEAD_INPUTS:
         raise PruningError(f"{meta_path}: field 'head.input': expected one of {HEAD_INPUTS}, got {head_input!r}")
     return _Saved(backbone_cls, float(dropout), head_input, weights_path)
