@@ -103,6 +103,11 @@ def test_a_single_overlong_context_is_scored_and_counted(model, tiny_tokenizer):
     scorer = ContextScorer(model, tiny_tokenizer, max_length=48, batch_size=2)
     (result,) = scorer.score([item], progress=False)
     assert len(result.scores) == 2 and scorer.truncated_contexts == 1
+    two = EvalItem(
+        query="質問", contexts=["長い文。" * 60, "短い。", "別の長い文。" * 50], labels=[1, 0, 0], reasoning=None
+    )
+    scorer.score([two], progress=False)
+    assert scorer.truncated_contexts == 3  # counted across calls, one per overlong context
 
 
 def test_bad_arguments(model, tiny_tokenizer):
