@@ -41,7 +41,7 @@ MODULE_TESTS = {
     "pruning.train.modeling": "tests/train/test_modeling.py tests/train/test_modernbert.py "
     "tests/evaluate/test_scoring.py tests/train/test_checkpoints.py",
     "pruning.train.trainer": "tests/train/test_trainer.py tests/train/test_run.py tests/train/test_checkpoints.py",
-    "pruning.train.run": "tests/train/test_run.py tests/test_compat.py",
+    "pruning.train.run": "tests/train/test_run.py tests/test_compat.py tests/train/test_checkpoints.py",
     "pruning.evaluate.metrics": "tests/evaluate/test_metrics.py tests/evaluate/test_report.py",
     "pruning.evaluate.scoring": "tests/evaluate/test_scoring.py tests/evaluate/test_reference_scoring.py",
     "pruning.evaluate.report": "tests/evaluate/test_report.py tests/cli/test_exec.py",

@@ -77,6 +77,8 @@ def test_loss_falls_and_components_are_logged(tmp_path, tiny_backbone_dir, data_
         assert key in summary
     train_file = summary["data_files"]["train"][0]
     assert train_file["sha256"] == hashlib.sha256(Path(train_file["path"]).read_bytes()).hexdigest()
+    (validation_file,) = summary["data_files"]["validation"]  # both splits fingerprinted, under their names
+    assert validation_file["path"] == str(data_files / "validation.jsonl")
 
 
 def test_same_seed_same_losses(tmp_path, tiny_backbone_dir, data_files):
