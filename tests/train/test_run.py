@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,18 @@ def test_evals_per_run_counts_max_steps_even_for_one_step(tmp_path, tiny_backbon
     # max_steps = 1 decides the length (not 3 default epochs of 6 steps): 2 evaluations of a 1-step run → every step
     summary = _run(tmp_path, tiny_backbone_dir, data_files, "one", max_steps=1, evals_per_run=2)
     assert (summary["resolved"]["global_steps"], summary["resolved"]["eval_steps"]) == (1, 1)
+
+
+def test_the_run_summary_file(tmp_path, tiny_backbone_dir, data_files):
+    summary = _run(tmp_path, tiny_backbone_dir, data_files, "summary", max_steps=2, gradient_accumulation_steps=2)
+    out = tmp_path / "summary"
+    text = (out / "run_summary.json").read_text(encoding="utf-8")
+    assert json.loads(text) == json.loads(json.dumps(summary, default=str))  # the file holds what train() returned
+    assert text.startswith('{\n  "')  # indented for people
+    assert summary["resolved"]["output_dir"] == str(out) and summary["precision"] == "fp32"
+    assert summary["resumed_from"] is None
+    assert summary["train_seconds"] == round(summary["train_seconds"], 3) > 0
+    losses = [h["loss"] for h in _history(summary) if "loss" in h and "eval_loss" not in h]
+    assert summary["mean_train_loss"] == pytest.approx(statistics.fmean(losses), rel=1e-3)
+    batch = summary["distributed"]
+    assert (batch["world_size"], batch["global_train_batch_size"]) == (1, 8 * 2)  # per device × accumulation
