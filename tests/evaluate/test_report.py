@@ -244,6 +244,8 @@ def test_best_with_min_recall_uses_the_chosen_metric() -> None:
     assert by_f2_5["best_with_min_recall"] == {"metric": "f2_5", "min_recall": 0.5, "threshold": 0.3}
 
 
-@pytest.mark.parametrize(("t", "text"), [(0.3, "0.3"), (0.25, "0.25"), (0.5, "0.5"), (0.123456789, "0.123456789")])
+@pytest.mark.parametrize(
+    ("t", "text"), [(0.0, "0"), (1.0, "1"), (0.3, "0.3"), (0.25, "0.25"), (0.5, "0.5"), (0.123456789, "0.123456789")]
+)
 def test_thresholds_print_as_short_as_they_can_without_losing_digits(t: float, text: str) -> None:
     assert _fmt_t(t) == text

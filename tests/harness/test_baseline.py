@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml
 
 from pruning.errors import PruningError
 from pruning.evaluate.seed_baseline import SEED_BASELINE_PATH, load_seed_baseline
@@ -138,3 +139,17 @@ def test_capture_records_where_and_when_in_utc(tmp_path):
     assert stamp.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - stamp) < timedelta(minutes=5)
     assert captured["config"]["data_args"] == {"train_files": ["/data/train.jsonl"]}  # paths kept in the record
     assert "output_dir" not in captured["config"]["training_args"]
+
+
+def test_a_seed_baseline_takes_its_bands_from_the_seed_file(tmp_path):
+    """Another seed document's tolerances become the bands, not the harness's defaults."""
+    text = SEED_BASELINE_PATH.read_text(encoding="utf-8")
+    edited = yaml.safe_load(text)
+    edited["acceptance"]["f2_5"]["tolerance"] = 0.02
+    edited["acceptance"]["fn"]["tolerance"] = 3
+    edited["acceptance"]["score_drift_max"] = 0.1
+    header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+    path = tmp_path / "other_seed.yaml"
+    path.write_text(header + yaml.safe_dump(edited, allow_unicode=True), encoding="utf-8")
+    bands = load_baseline(path)["bands"]
+    assert (bands["f2_5"], bands["fn"], bands["score_drift"]) == (0.02, 3, 0.1)
