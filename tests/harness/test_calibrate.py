@@ -309,3 +309,22 @@ def test_each_difference_between_the_runs_is_named(tmp_path, which, edit, what):
     named = runs[1] if which == 0 else runs[which]  # each run is held against the first
     with pytest.raises(PruningError, match=rf"^{named}: {message} differs from {runs[0]}'s; calibrate one config"):
         calibrate([load_run(r) for r in runs])
+
+
+def test_spreads_read_only_where_they_apply(tmp_path):
+    """F2.5, FN and recall spread only at the thresholds some run chose; a kind no run reports has spread 0."""
+    runs = [
+        make_run(tmp_path / "a"),
+        make_run(tmp_path / "b"),
+        make_run(tmp_path / "c", scores=[[0.6, 0.25, 0.05], [0.15, 0.65]]),
+    ]
+    for run in runs:  # no final losses recorded
+        _edit(run, "run_summary.json", lambda s: s.update(final_train=None, final_eval=None))
+    baseline = calibrate([load_run(r) for r in runs])
+    spread = baseline["calibration"]["spread"]
+    # run c drops q1's relevant context at 0.7 only (FN 1, 1, 2); every run's best is 0.3, where they agree
+    assert baseline["evaluations"]["easy.json"]["best"]["seen"] == [0.3]
+    assert (spread["f2_5"], spread["fn"], spread["recall_drop"]) == (0.0, 0.0, 0.0)
+    assert spread["count"] == pytest.approx(_sd([1, 1, 2]))
+    assert spread["loss_rel"] == 0.0 and baseline["bands"]["loss_rel"] == CALIBRATION_FLOORS["loss_rel"]
+    assert baseline["final_train"] is None and baseline["final_eval"] is None
