@@ -144,13 +144,18 @@ def test_rows_at_the_best_threshold_of_a_run_that_differs(tmp_path, baseline):
     assert rows["easy.json: FN at 0.3"] == (0, 0, "±2", PASS)
 
 
-def test_a_run_without_the_best_threshold_row(tmp_path, baseline):
+def _checks_of_a_run_without(tmp_path, baseline, threshold):
+    """Compare a run whose threshold table lacks one row."""
     run = make_run(tmp_path / "grid")
     path = run / "eval" / "easy.json"
     result = json.loads(path.read_text())
-    result["thresholds"] = [r for r in result["thresholds"] if r["threshold"] != 0.3]
+    result["thresholds"] = [r for r in result["thresholds"] if r["threshold"] != threshold]
     path.write_text(json.dumps(result))
-    checks = {c.name: c for c in compare(load_run(run), baseline).checks}
+    return {c.name: c for c in compare(load_run(run), baseline).checks}
+
+
+def test_a_run_without_the_best_threshold_row(tmp_path, baseline):
+    checks = _checks_of_a_run_without(tmp_path, baseline, 0.3)
     assert checks["easy.json: row at 0.3"] == Check(
         "easy.json: row at 0.3", None, 0.3, "present", FAIL, "threshold not swept"
     )
@@ -221,12 +226,7 @@ def test_an_identical_run_has_no_pattern_difference(tmp_path, baseline):
 
 
 def test_a_threshold_the_run_did_not_sweep_is_named(tmp_path, baseline):
-    run = make_run(tmp_path / "grid")
-    path = run / "eval" / "easy.json"
-    result = json.loads(path.read_text())
-    result["thresholds"] = [r for r in result["thresholds"] if r["threshold"] != 0.7]
-    path.write_text(json.dumps(result))
-    checks = {c.name: c for c in compare(load_run(run), baseline).checks}
+    checks = _checks_of_a_run_without(tmp_path, baseline, 0.7)
     assert checks["easy.json: row at 0.7"] == Check("easy.json: row at 0.7", None, 0.7, "present", FAIL, "not swept")
 
 
