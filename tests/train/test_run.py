@@ -6,6 +6,7 @@ import hashlib
 import json
 import statistics
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -15,7 +16,8 @@ from transformers import AutoTokenizer
 
 from pruning.config import load_config
 from pruning.data.synthetic import make_rows
-from pruning.train.run import train
+from pruning.errors import PruningError
+from pruning.train.run import _check_processes, _device_name, _steps_per_epoch, global_batch, train
 
 pytestmark = pytest.mark.unit
 
@@ -224,15 +226,100 @@ def test_evals_per_run_counts_max_steps_even_for_one_step(tmp_path, tiny_backbon
 
 
 def test_the_run_summary_file(tmp_path, tiny_backbone_dir, data_files):
-    summary = _run(tmp_path, tiny_backbone_dir, data_files, "summary", max_steps=2, gradient_accumulation_steps=2)
+    summary = _run(
+        tmp_path,
+        tiny_backbone_dir,
+        data_files,
+        "summary",
+        max_steps=2,
+        gradient_accumulation_steps=2,
+        eval_strategy="steps",
+        eval_steps=2,
+    )
     out = tmp_path / "summary"
     text = (out / "run_summary.json").read_text(encoding="utf-8")
     assert json.loads(text) == json.loads(json.dumps(summary, default=str))  # the file holds what train() returned
     assert text.startswith('{\n  "')  # indented for people
-    assert summary["resolved"]["output_dir"] == str(out) and summary["precision"] == "fp32"
-    assert summary["resumed_from"] is None
+    assert summary["config_file"] == str(tmp_path / "summary.yaml")
+    assert summary["config"] == yaml.safe_load((tmp_path / "summary.yaml").read_text())  # as written, not resolved
+    assert summary["resolved"] == {
+        "model_source": str(tiny_backbone_dir),
+        "target_column": "labels",  # synthetic rows carry no teacher_scores.* column
+        "train_rows": 48,
+        "eval_rows": 8,
+        "global_steps": 2,
+        "eval_steps": 2,
+        "output_dir": str(out),
+        "compat": "none",
+        "behaviours": {
+            "model_args.head_input": ["final", "default"],
+            "data_args.token_labels": ["offsets", "default"],
+            "training_args.loss_accumulation": ["full_batch", "default"],
+        },
+    }
+    assert (summary["seed"], summary["precision"], summary["resumed_from"]) == (42, "fp32", None)
+    assert summary["device"] == _device_name()
+    assert summary["model_dir"] == str(out / "final_model") and (out / "final_model" / "model.safetensors").is_file()
+    assert summary["log_history"] == str(out / "log_history.json")
     assert summary["train_seconds"] == round(summary["train_seconds"], 3) > 0
-    losses = [h["loss"] for h in _history(summary) if "loss" in h and "eval_loss" not in h]
-    assert summary["mean_train_loss"] == pytest.approx(statistics.fmean(losses), rel=1e-3)
+    history = _history(summary)
+    train_logs = [h for h in history if "loss" in h]
+    # after the step logs: an evaluation at step 2, the Trainer's closing entry, the final evaluation
+    assert [next(k for k in ("eval_loss", "train_loss", "loss") if k in h) for h in history[-3:]] == [
+        "eval_loss",
+        "train_loss",
+        "eval_loss",
+    ]
+    assert summary["final_train"] == {k: train_logs[-1][k] for k in ("loss", "ranking_loss", "pruning_loss")}
+    assert summary["mean_train_loss"] == pytest.approx(statistics.fmean(h["loss"] for h in train_logs), rel=1e-3)
+    assert 0 <= summary["truncated_spans"] < summary["total_spans"]
     batch = summary["distributed"]
-    assert (batch["world_size"], batch["global_train_batch_size"]) == (1, 8 * 2)  # per device × accumulation
+    assert batch == {
+        "world_size": 1,
+        "per_device_train_batch_size": 8,
+        "gradient_accumulation_steps": 2,
+        "global_train_batch_size": 8 * 2,  # per device × accumulation
+    }
+
+
+def _args(batch=8, n_gpu=0, world_size=1, accumulation=1, deepspeed=None, fsdp=None):
+    """The fields of TrainingArguments that the batch arithmetic and the process check read."""
+    return SimpleNamespace(
+        per_device_train_batch_size=batch,
+        n_gpu=n_gpu,
+        world_size=world_size,
+        gradient_accumulation_steps=accumulation,
+        deepspeed=deepspeed,
+        fsdp=fsdp,
+    )
+
+
+def test_global_batch_multiplies_devices_processes_and_accumulation():
+    assert global_batch(_args(batch=3, n_gpu=2, world_size=5, accumulation=7)) == 3 * 2 * 5 * 7
+    assert global_batch(_args(batch=3, n_gpu=0, world_size=5, accumulation=7)) == 3 * 5 * 7  # CPU: no GPU, one device
+    assert global_batch(_args(batch=3, n_gpu=1, world_size=1, accumulation=1)) == 3
+
+
+@pytest.mark.parametrize(("rows", "steps"), [(48, 6), (49, 7), (47, 6), (8, 1), (3, 1), (0, 1)])
+def test_steps_per_epoch_counts_the_last_partial_batch(rows, steps):
+    assert _steps_per_epoch(rows, _args(batch=4, accumulation=2)) == steps
+
+
+def test_processes_must_form_the_run_the_training_args_describe(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    _check_processes(_args())  # not launched: one process
+    monkeypatch.setenv("WORLD_SIZE", "")
+    _check_processes(_args())  # an empty variable is one process too
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    _check_processes(_args(world_size=2))
+    with pytest.raises(PruningError, match=r"^launched as 2 processes but training_args make a 1-process run"):
+        _check_processes(_args(world_size=1))
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    _check_processes(_args(world_size=1))
+
+
+@pytest.mark.parametrize("engine", [{"deepspeed": "ds.json"}, {"fsdp": "full_shard"}])
+def test_deepspeed_and_fsdp_are_refused_for_several_processes(monkeypatch, engine):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(PruningError, match="deepspeed / fsdp are not supported"):
+        _check_processes(_args(world_size=2, **engine))
