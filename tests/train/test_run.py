@@ -116,24 +116,6 @@ def test_gradient_accumulation_matches_full_batch(tmp_path, tiny_backbone_dir, d
         torch.testing.assert_close(wb[name], tensor, rtol=1e-4, atol=1e-5)
 
 
-def test_head_learning_rate_gets_its_own_groups(tmp_path, tiny_backbone_dir):
-    from pruning.config import PruningTrainingArguments
-    from pruning.train.modeling import ContextPruner
-    from pruning.train.trainer import PruningTrainer, is_head_parameter
-
-    assert is_head_parameter("pruning_head.1.weight") and is_head_parameter("backbone.classifier.weight")
-    assert is_head_parameter("backbone.bert.pooler.dense.bias")
-    assert not is_head_parameter("backbone.bert.encoder.layer.0.attention.self.query.weight")
-    model = ContextPruner.from_backbone(str(tiny_backbone_dir))
-    args = PruningTrainingArguments(output_dir=str(tmp_path), learning_rate=1e-4, weight_decay=0.01, report_to="none")
-    optimizer = PruningTrainer(model=model, args=args, head_learning_rate=1e-2).create_optimizer()
-    by_param = {id(p): g for g in optimizer.param_groups for p in g["params"]}
-    for name, param in model.named_parameters():
-        group = by_param[id(param)]
-        assert group["lr"] == (1e-2 if is_head_parameter(name) else 1e-4), name
-    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
-
-
 def test_token_teacher_weight_reaches_the_loss(tmp_path, tiny_backbone_dir, data_files):
     # Synthetic gold passages mix relevant and irrelevant sentences while their ranking target is 1, so with
     # α = 1 every gold token's target becomes 1 and the first step's token loss must differ from α = 0.

@@ -14,7 +14,7 @@ from pruning.errors import PruningError
 from pruning.train.collator import PruningCollator
 from pruning.train.losses import IGNORE_INDEX
 from pruning.train.modeling import ContextPruner
-from pruning.train.trainer import PruningTrainer
+from pruning.train.trainer import PruningTrainer, is_head_parameter
 
 pytestmark = pytest.mark.unit
 
@@ -227,3 +227,72 @@ def test_evaluation_metrics_take_the_requested_prefix(tmp_path, tiny_backbone_di
     assert {f"pos_{p}" for p in parts} <= set(positional)
     default = trainer.evaluation_loop(loader, "Evaluation", True, None).metrics
     assert {f"eval_{p}" for p in parts} <= set(default)
+
+
+def _decays(name: str) -> bool:
+    """Weight decay as HF splits it: not on biases and normalisation weights (BERT's are named LayerNorm)."""
+    return not (name.endswith(".bias") or ".LayerNorm." in name)
+
+
+def test_head_learning_rate_gets_its_own_groups(tmp_path, tiny_backbone_dir):
+    assert is_head_parameter("pruning_head.1.weight") and is_head_parameter("backbone.classifier.weight")
+    assert is_head_parameter("backbone.bert.pooler.dense.bias")
+    assert not is_head_parameter("backbone.bert.encoder.layer.0.attention.self.query.weight")
+    assert not is_head_parameter("backbone.bert.encoder.layer.0.attention.output.classifier_like.weight")
+    model = ContextPruner.from_backbone(str(tiny_backbone_dir))
+    frozen = model.freeze_lower_layers(1)  # frozen parameters are left out of every group
+    args = PruningTrainingArguments(output_dir=str(tmp_path), learning_rate=1e-4, weight_decay=0.01, report_to="none")
+    trainer = PruningTrainer(model=model, args=args, head_learning_rate=1e-2)
+    optimizer = trainer.create_optimizer()
+    by_param = {id(p): g for g in optimizer.param_groups for p in g["params"]}
+    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    assert frozen > 0 and len(trained) < len(list(model.parameters()))
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(by_param) == len(trained)
+    for name, param in trained:
+        group = by_param[id(param)]
+        assert group["lr"] == (1e-2 if is_head_parameter(name) else 1e-4), name
+        assert group["weight_decay"] == (0.01 if _decays(name) else 0.0), name
+    # four groups: backbone and heads, each with and without decay, the backbone's first
+    assert [(g["lr"], g["weight_decay"]) for g in optimizer.param_groups] == [
+        (1e-4, 0.01),
+        (1e-4, 0.0),
+        (1e-2, 0.01),
+        (1e-2, 0.0),
+    ]
+    assert trainer.create_optimizer() is optimizer  # the Trainer asks again when it builds the scheduler
+
+
+def test_without_a_head_learning_rate_every_parameter_keeps_the_learning_rate(tmp_path, tiny_backbone_dir):
+    model = ContextPruner.from_backbone(str(tiny_backbone_dir))
+    args = PruningTrainingArguments(output_dir=str(tmp_path), learning_rate=1e-4, weight_decay=0.01, report_to="none")
+    optimizer = PruningTrainer(model=model, args=args).create_optimizer()
+    assert {g["lr"] for g in optimizer.param_groups} == {1e-4}
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+
+
+def test_token_loss_is_scaled_for_the_mean_ddp_takes_over_processes(
+    tmp_path, tiny_backbone_dir, tiny_tokenizer, monkeypatch
+):
+    """With the label count gathered over P processes, each process's token loss is P × its share of the global
+    mean, so that DDP's gradient mean over processes gives the single-process loss; ranking is not touched."""
+    torch.manual_seed(0)
+    model = ContextPruner.from_backbone(str(tiny_backbone_dir), config_overrides=NO_DROPOUT)
+    args = PruningTrainingArguments(output_dir=str(tmp_path), report_to="none", remove_unused_columns=False)
+    trainer = PruningTrainer(model=model, args=args)
+    trainer.current_gradient_accumulation_steps = 1
+    batch = _micro_batches(tiny_tokenizer)[0]
+    global_items = 1000  # the labelled tokens of all processes' batches together
+    with torch.no_grad():
+        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    ce_sum = F.cross_entropy(out.token_logits.reshape(-1, 2), batch["labels"].reshape(-1), reduction="sum").item()
+    mse = F.mse_loss(out.ranking_logits, batch["ranking_targets"]).item()
+    for processes in (1, 2, 4):
+        monkeypatch.setattr(PruningTrainingArguments, "world_size", property(lambda self, p=processes: p))
+        with torch.no_grad():
+            parts, _ = trainer._parts(model, dict(batch), torch.tensor(global_items))
+        assert parts.pruning.item() == pytest.approx(processes * ce_sum / global_items, rel=1e-5), processes
+        assert parts.ranking.item() == pytest.approx(mse, rel=1e-5), processes
+    monkeypatch.setattr(trainer.args, "average_tokens_across_devices", False)  # the count is per process
+    with torch.no_grad():
+        parts, _ = trainer._parts(model, dict(batch), torch.tensor(global_items))
+    assert parts.pruning.item() == pytest.approx(ce_sum / global_items, rel=1e-5)
