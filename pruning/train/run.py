@@ -38,6 +38,13 @@ def global_batch(args) -> int:
     return args.per_device_train_batch_size * max(1, args.n_gpu) * args.world_size * args.gradient_accumulation_steps
 
 
+def precision_name(args) -> str:
+    """The training precision a run summary records: bf16, fp16 (mixed precision) or fp32."""
+    if args.bf16:
+        return "bf16"
+    return "fp16" if args.fp16 else "fp32"
+
+
 def _steps_per_epoch(n_rows: int, args) -> int:
     return max(1, -(-n_rows // global_batch(args)))
 
@@ -190,7 +197,7 @@ def train(config: RunConfig, progress: bool = True, resume: str | None = None) -
         },
         **provenance,
         "device": _device_name(),
-        "precision": "bf16" if targs.bf16 else ("fp16" if targs.fp16 else "fp32"),
+        "precision": precision_name(targs),
         "seed": targs.seed,
         "train_seconds": round(train_seconds, 3),
         "final_train": {k: train_logs[-1].get(k) for k in ("loss", "ranking_loss", "pruning_loss")}

@@ -170,6 +170,24 @@ def test_load_best_model_at_end_brings_back_the_best_checkpoint(tmp_path, tiny_b
 
 
 @pytest.mark.unit
+def test_resume_from_a_checkpoint_folder_carries_on_from_its_step(tmp_path, tiny_backbone_dir, data):
+    """The unit tier's resume check (the slow test above checks a longer run to the last weight): a 2-step run
+    resumed in another folder from its checkpoint at step 1 ends with the same weights and the same run mean."""
+    short = {"max_steps": 2, "save_steps": 1, "logging_steps": 1, "eval_strategy": "no"}
+    first = train(load_config(_config(tmp_path, tiny_backbone_dir, data, "first", **short)), progress=False)
+    checkpoint = tmp_path / "first" / "checkpoint-1"
+    again = train(
+        load_config(_config(tmp_path, tiny_backbone_dir, data, "again", **short)),
+        progress=False,
+        resume=str(checkpoint),
+    )
+    assert again["resumed_from"] == {"checkpoint": str(checkpoint), "global_step": 1, "requested": str(checkpoint)}
+    assert again["resolved"]["global_steps"] == 2
+    assert again["mean_train_loss"] == pytest.approx(first["mean_train_loss"], rel=1e-6)
+    assert _max_weight_delta(first["model_dir"], again["model_dir"]) == 0.0
+
+
+@pytest.mark.unit
 def test_resume_errors_name_the_problem(tmp_path, tiny_backbone_dir, data):
     cfg = _config(tmp_path, tiny_backbone_dir, data)
     with pytest.raises(PruningError, match=r"run: no complete checkpoint to resume from \(--resume latest\)"):

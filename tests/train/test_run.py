@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import statistics
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,7 +18,7 @@ from transformers import AutoTokenizer
 from pruning.config import load_config
 from pruning.data.synthetic import make_rows
 from pruning.errors import PruningError
-from pruning.train.run import _check_processes, _device_name, _steps_per_epoch, global_batch, train
+from pruning.train.run import _check_processes, _device_name, _steps_per_epoch, global_batch, precision_name, train
 
 pytestmark = pytest.mark.unit
 
@@ -32,7 +33,8 @@ def data_files(tmp_path_factory):
     return root
 
 
-def _run(tmp_path, backbone, data_files, name, **training):
+def _run(tmp_path, backbone, data_files, name, progress=False, **training):
+    """Train the tiny backbone on `data_files`; `progress=None` leaves train()'s own default."""
     cfg = {
         "model_args": {
             "model_name_or_path": str(backbone),
@@ -59,7 +61,7 @@ def _run(tmp_path, backbone, data_files, name, **training):
     }
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    return train(load_config(path), progress=False)
+    return train(load_config(path), progress=progress) if progress is not None else train(load_config(path))
 
 
 def _history(summary):
@@ -145,42 +147,57 @@ def test_logged_learning_rate_follows_cosine_with_warmup(tmp_path, tiny_backbone
     assert logged == pytest.approx({s: 5e-3 * f for s, f in want.items()}, abs=1e-9)
 
 
-def test_evaluation_reads_the_validation_rows(tmp_path, tiny_backbone_dir, data_files):
+def test_evaluation_reads_the_validation_rows_and_the_teacher_scores(tmp_path, tiny_backbone_dir):
     # The final eval losses must be those of the saved model on validation.jsonl, computed here with plain torch
-    # (mean squared logit error over pairs, mean token cross-entropy over labelled tokens), and not the train rows'.
+    # (mean squared logit error against the teacher column, mean token cross-entropy over labelled tokens), and
+    # neither the train rows' nor those against the 0/1 `labels`.
     from pruning.train.collator import PruningCollator
     from pruning.train.modeling import ContextPruner
 
-    summary = _run(
-        tmp_path, tiny_backbone_dir, data_files, "evalsplit", max_steps=2, eval_strategy="steps", eval_steps=2
-    )
+    data = tmp_path / "teacher"
+    data.mkdir()
+    splits = {}
+    for name, n, seed in (("train", 16, 0), ("validation", 8, 1)):
+        rows = make_rows(n, k=2, seed=seed)
+        for i, row in enumerate(rows):  # graded scores, none equal to a label
+            row["teacher_scores.tiny"] = [
+                0.6 - 0.05 * (i % 3) if label else 0.3 + 0.05 * (i % 4) for label in row["labels"]
+            ]
+        (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        splits[name] = rows
+    summary = _run(tmp_path, tiny_backbone_dir, data, "evalsplit", max_steps=2, eval_strategy="steps", eval_steps=2)
+    assert summary["resolved"]["target_column"] == "teacher_scores.tiny"
     model = ContextPruner.from_pretrained(summary["model_dir"])
     collate = PruningCollator(AutoTokenizer.from_pretrained(summary["model_dir"]), max_length=64)
 
-    def losses(split):
-        rows = [json.loads(line) for line in (data_files / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()]
+    def losses(split, target):
+        rows = splits[split]
         batch = collate(rows)
         with torch.no_grad():
             out = model(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
+        targets = torch.tensor([score for row in rows for score in row[target]], dtype=torch.float32)
         keep = batch["labels"] != -100
-        ranking = ((out.ranking_logits - batch["ranking_targets"]) ** 2).mean().item()
+        ranking = ((out.ranking_logits - targets) ** 2).mean().item()
         log_p = torch.log_softmax(out.token_logits[keep], dim=-1)
         pruning = -log_p.gather(1, batch["labels"][keep].unsqueeze(1)).mean().item()
         return ranking, pruning
 
-    ranking, pruning = losses("validation")
+    ranking, pruning = losses("validation", "teacher_scores.tiny")
     assert summary["resolved"]["eval_rows"] == 8
     assert summary["final_eval"]["ranking_loss"] == pytest.approx(ranking, rel=1e-4)
     assert summary["final_eval"]["pruning_loss"] == pytest.approx(pruning, rel=1e-4)
     assert summary["final_eval"]["loss"] == pytest.approx(0.05 * ranking + pruning, rel=1e-4)
-    _, train_pruning = losses("train")  # the check can tell the splits apart
-    assert abs(train_pruning - pruning) > 1e-2
+    _, train_pruning = losses("train", "teacher_scores.tiny")  # the checks above can tell the splits apart
+    assert summary["final_eval"]["pruning_loss"] != pytest.approx(train_pruning, rel=1e-4)
+    against_labels, _ = losses("validation", "labels")  # and the targets
+    assert summary["final_eval"]["ranking_loss"] != pytest.approx(against_labels, rel=1e-4)
 
 
-def test_a_run_without_a_validation_split(tmp_path, tiny_backbone_dir, data_files):
-    # no validation split: no evaluation, nothing counted as evaluated; the final train losses are the last logged
+def test_a_run_without_a_validation_split_from_random_weights(tmp_path, tiny_backbone_dir, data_files):
+    # no validation split: no evaluation, nothing counted as evaluated; the final train losses are the last logged.
+    # random_init: the backbone starts from its config with fresh weights, not from the pretrained ones
     cfg = {
-        "model_args": {"model_name_or_path": str(tiny_backbone_dir), "max_length": 64},
+        "model_args": {"model_name_or_path": str(tiny_backbone_dir), "max_length": 64, "random_init": True},
         "data_args": {"train_files": [str(data_files / "train.jsonl")], "validation_split": None},
         "training_args": {
             "output_dir": str(tmp_path / "noval"),
@@ -199,28 +216,35 @@ def test_a_run_without_a_validation_split(tmp_path, tiny_backbone_dir, data_file
     assert not [h for h in _history(summary) if "eval_loss" in h]
     last = [h for h in _history(summary) if "loss" in h][-1]
     assert summary["final_train"] == {k: last[k] for k in ("loss", "ranking_loss", "pruning_loss")}
+    pretrained = load_file(tiny_backbone_dir / "model.safetensors")
+    trained = load_file(Path(summary["model_dir"]) / "model.safetensors")
+    name = "bert.encoder.layer.0.attention.self.query.weight"  # one step at 5e-5 moves a weight by far less
+    assert (trained[f"backbone.{name}"] - pretrained[name]).abs().max() > 0.05
 
 
-def test_evals_per_run_counts_max_steps_even_for_one_step(tmp_path, tiny_backbone_dir, data_files):
+def test_evals_per_run_counts_max_steps_even_for_one_step(tmp_path, tiny_backbone_dir, data_files, capfd):
     # max_steps = 1 decides the length (not 3 default epochs of 6 steps): 2 evaluations of a 1-step run → every step
-    summary = _run(tmp_path, tiny_backbone_dir, data_files, "one", max_steps=1, evals_per_run=2)
+    summary = _run(tmp_path, tiny_backbone_dir, data_files, "one", progress=None, max_steps=1, evals_per_run=2)
     assert (summary["resolved"]["global_steps"], summary["resolved"]["eval_steps"]) == (1, 1)
+    assert "1/1 [" in capfd.readouterr().err  # train() called without `progress` shows the progress bar
 
 
-def test_the_run_summary_file(tmp_path, tiny_backbone_dir, data_files):
-    summary = _run(
-        tmp_path,
-        tiny_backbone_dir,
-        data_files,
-        "summary",
-        max_steps=2,
-        gradient_accumulation_steps=2,
-        eval_strategy="steps",
-        eval_steps=2,
-    )
+def test_the_run_summary_file(tmp_path, tiny_backbone_dir, data_files, caplog):
+    with caplog.at_level(logging.INFO, logger="pruning.train.run"):
+        summary = _run(
+            tmp_path,
+            tiny_backbone_dir,
+            data_files,
+            "summary",
+            max_steps=2,
+            gradient_accumulation_steps=2,
+            eval_strategy="steps",
+            eval_steps=2,
+        )
+    assert not [r for r in caplog.records if r.getMessage().startswith("compat:")]  # logged only for a compat mode
     out = tmp_path / "summary"
     text = (out / "run_summary.json").read_text(encoding="utf-8")
-    assert json.loads(text) == json.loads(json.dumps(summary, default=str))  # the file holds what train() returned
+    assert json.loads(text) == json.loads(json.dumps(summary))  # the file holds what train() returned
     assert text.startswith('{\n  "')  # indented for people
     assert summary["config_file"] == str(tmp_path / "summary.yaml")
     assert summary["config"] == yaml.safe_load((tmp_path / "summary.yaml").read_text())  # as written, not resolved
@@ -243,6 +267,7 @@ def test_the_run_summary_file(tmp_path, tiny_backbone_dir, data_files):
     assert summary["device"] == _device_name()
     assert summary["model_dir"] == str(out / "final_model") and (out / "final_model" / "model.safetensors").is_file()
     assert summary["log_history"] == str(out / "log_history.json")
+    assert isinstance(summary["train_seconds"], float)
     assert summary["train_seconds"] == round(summary["train_seconds"], 3) > 0
     history = _history(summary)
     train_logs = [h for h in history if "loss" in h]
@@ -294,6 +319,9 @@ def test_processes_must_form_the_run_the_training_args_describe(monkeypatch):
     _check_processes(_args())  # an empty variable is one process too
     monkeypatch.setenv("WORLD_SIZE", "2")
     _check_processes(_args(world_size=2))
+    monkeypatch.delenv("WORLD_SIZE")
+    _check_processes(_args(world_size=2))  # a process group the user set up without a launcher: not ours to check
+    monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(PruningError, match=r"^launched as 2 processes but training_args make a 1-process run"):
         _check_processes(_args(world_size=1))
     monkeypatch.setenv("WORLD_SIZE", "1")
@@ -305,3 +333,18 @@ def test_deepspeed_and_fsdp_are_refused_for_several_processes(monkeypatch, engin
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(PruningError, match="deepspeed / fsdp are not supported"):
         _check_processes(_args(world_size=2, **engine))
+
+
+@pytest.mark.parametrize(
+    ("bf16", "fp16", "name"), [(False, False, "fp32"), (True, False, "bf16"), (False, True, "fp16")]
+)
+def test_precision_name(bf16, fp16, name):
+    assert precision_name(SimpleNamespace(bf16=bf16, fp16=fp16)) == name
+
+
+def test_device_name_names_the_first_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: ["NVIDIA H200", "other"][index])
+    assert _device_name() == "cuda: NVIDIA H200"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _device_name().startswith("cpu: ") and _device_name().endswith(f"({torch.get_num_threads()} threads)")
