@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import torch
@@ -14,11 +15,12 @@ from pruning.errors import PruningError
 from pruning.train.collator import PruningCollator
 from pruning.train.losses import IGNORE_INDEX
 from pruning.train.modeling import ContextPruner
-from pruning.train.trainer import PruningTrainer, is_head_parameter
+from pruning.train.trainer import _PARENT_TAKES_MODEL, PruningTrainer, is_head_parameter
 
 pytestmark = pytest.mark.unit
 
 NO_DROPOUT = {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+RANKING_WEIGHT, PRUNING_WEIGHT = 0.3, 2.0  # not the defaults (0.05, 1.0): a weight that is not passed on shows
 
 
 def _micro_batches(tokenizer):
@@ -34,7 +36,9 @@ def _step(tmp_path, backbone, tokenizer, mode):
     args = PruningTrainingArguments(
         output_dir=str(tmp_path), report_to="none", gradient_accumulation_steps=3, remove_unused_columns=False
     )
-    trainer = PruningTrainer(model=model, args=args, loss_accumulation=mode)
+    trainer = PruningTrainer(
+        model=model, args=args, loss_accumulation=mode, ranking_weight=RANKING_WEIGHT, pruning_weight=PRUNING_WEIGHT
+    )
     batches = _micro_batches(tokenizer)
     trainer.current_gradient_accumulation_steps = len(batches)
     n_items = sum(int(b["labels"].ne(-100).sum()) for b in batches)
@@ -58,7 +62,7 @@ def _independent(model, batches, mode):
             ranking, pruning = mse, ce_sum / n
         else:  # the whole accumulated batch's mean
             ranking, pruning = mse / len(batches), ce_sum / n_items
-        loss = 0.05 * ranking + pruning
+        loss = RANKING_WEIGHT * ranking + PRUNING_WEIGHT * pruning
         loss.backward()
         losses.append(loss.item())
         parts.append((mse.item(), (ce_sum / n).item()))
@@ -101,6 +105,19 @@ def test_unknown_accumulation_mode_is_an_error(tmp_path, tiny_backbone_dir):
     args = PruningTrainingArguments(output_dir=str(tmp_path), report_to="none")
     with pytest.raises(ValueError, match="loss_accumulation must be one of full_batch, micro_batch_sum"):
         PruningTrainer(model=model, args=args, loss_accumulation="sum")
+
+
+def test_the_trainer_takes_hf_positional_arguments_and_returns_outputs_on_request(
+    tmp_path, tiny_backbone_dir, tiny_tokenizer
+):
+    model = ContextPruner.from_backbone(str(tiny_backbone_dir))
+    args = PruningTrainingArguments(output_dir=str(tmp_path), report_to="none")
+    trainer = PruningTrainer(model, args)  # Trainer(model, args, ...) as HF documents it
+    assert trainer.model is model and trainer.args is args
+    batch = _micro_batches(tiny_tokenizer)[0]
+    loss, outputs = trainer.compute_loss(model, dict(batch), return_outputs=True)
+    assert outputs.token_logits.shape == (*batch["input_ids"].shape, 2)
+    assert torch.equal(trainer.compute_loss(model, dict(batch)), loss)
 
 
 def test_an_accelerator_that_divides_again_is_refused(tmp_path, tiny_backbone_dir, monkeypatch):
@@ -214,6 +231,42 @@ def test_log_adds_the_component_means_of_the_steps_since_the_last_log(tmp_path, 
     assert trainer.state.log_history[-1]["train_loss"] == 1.0 and trainer.run_mean_loss == 1.0
 
 
+def test_a_run_resumed_at_its_last_step_reports_the_mean_of_its_steps(tmp_path, tiny_backbone_dir):
+    trainer = _bare_trainer(tmp_path, tiny_backbone_dir, step=1)  # resumed from checkpoint-1 of a 1-step run
+    trainer.resumed_at_step, trainer._prior_loss_total, trainer._total_loss_scalar = 1, 0.625, 0.0
+    trainer.log({"train_loss": 0.0})
+    assert trainer.state.log_history[-1]["train_loss"] == trainer.run_mean_loss == 0.625
+
+
+@pytest.mark.parametrize("as_keyword", [False, True])
+def test_log_passes_the_start_time_on_to_the_trainer(tmp_path, tiny_backbone_dir, as_keyword):
+    """With include_num_input_tokens_seen the Trainer adds the token throughput since `start_time` to the log."""
+    trainer = PruningTrainer(
+        model=ContextPruner.from_backbone(str(tiny_backbone_dir)),
+        args=PruningTrainingArguments(output_dir=str(tmp_path), report_to="none", include_num_input_tokens_seen=True),
+    )
+    trainer.state.num_input_tokens_seen = 1000
+    trainer._initial_num_input_tokens_seen = 0  # what Trainer.train() sets at its start
+    start = time.time() - 2.0
+    trainer.log({"eval_loss": 0.5}, start_time=start) if as_keyword else trainer.log({"eval_loss": 0.5}, start)
+    assert 0 < trainer.state.log_history[-1]["train_tokens_per_second"] <= 500
+
+
+def test_evaluation_counts_the_spans_of_the_batches_it_reads(tmp_path, tiny_backbone_dir, tiny_tokenizer):
+    rows = make_rows(5, k=2, seed=3)
+    reference = PruningCollator(tiny_tokenizer, max_length=32)  # short: some spans are cut
+    reference(rows)
+    args = PruningTrainingArguments(
+        output_dir=str(tmp_path), report_to="none", per_device_eval_batch_size=2, remove_unused_columns=False
+    )
+    collator = PruningCollator(tiny_tokenizer, max_length=32, counts_in_batch=True)
+    model = ContextPruner.from_backbone(str(tiny_backbone_dir))
+    trainer = PruningTrainer(model=model, args=args, data_collator=collator, eval_dataset=rows)
+    trainer.evaluate()
+    assert 0 < reference.truncated_spans < reference.total_spans
+    assert trainer.span_totals() == [reference.truncated_spans, reference.total_spans]
+
+
 def test_evaluation_metrics_take_the_requested_prefix(tmp_path, tiny_backbone_dir, tiny_tokenizer):
     collator = PruningCollator(tiny_tokenizer, max_length=64)
     rows = make_rows(2, k=2, seed=3)
@@ -268,6 +321,21 @@ def test_without_a_head_learning_rate_every_parameter_keeps_the_learning_rate(tm
     optimizer = PruningTrainer(model=model, args=args).create_optimizer()
     assert {g["lr"] for g in optimizer.param_groups} == {1e-4}
     assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+
+
+@pytest.mark.parametrize("head_learning_rate", [1e-2, None])
+def test_the_optimizer_is_built_for_the_model_it_is_given(tmp_path, tiny_backbone_dir, head_learning_rate):
+    """transformers >= 5.3 passes the model to optimise (it may be another object than trainer.model)."""
+    if head_learning_rate is None and not _PARENT_TAKES_MODEL:
+        pytest.skip("transformers < 5.3: Trainer.create_optimizer takes no model and uses trainer.model")
+    args = PruningTrainingArguments(output_dir=str(tmp_path), report_to="none")
+    trainer = PruningTrainer(
+        model=ContextPruner.from_backbone(str(tiny_backbone_dir)), args=args, head_learning_rate=head_learning_rate
+    )
+    other = ContextPruner.from_backbone(str(tiny_backbone_dir))
+    optimizer = trainer.create_optimizer(other)
+    optimised = {id(p) for g in optimizer.param_groups for p in g["params"]}
+    assert optimised == {id(p) for p in other.parameters()}
 
 
 def test_token_loss_is_scaled_for_the_mean_ddp_takes_over_processes(
