@@ -18,7 +18,6 @@ processes, like the Trainer's own `loss`. Checkpoints and resume: `pruning.train
 
 from __future__ import annotations
 
-import inspect
 import logging
 from typing import Any
 
@@ -38,10 +37,6 @@ COMPONENTS = ("ranking_loss", "pruning_loss")
 LOSS_ACCUMULATION = ("full_batch", "micro_batch_sum")
 #: The span counts (the collator's `span_counts` of each batch) that a run summary reports.
 SPAN_COUNT_NAMES = ("truncated_spans", "total_spans")
-
-
-#: transformers 5.3 added `model` to `Trainer.create_optimizer`; 5.0 - 5.2 take no argument.
-_PARENT_TAKES_MODEL = "model" in inspect.signature(Trainer.create_optimizer).parameters
 
 
 def is_head_parameter(name: str) -> bool:
@@ -95,9 +90,7 @@ class PruningTrainer(CheckpointingMixin, Trainer):
         """With `head_learning_rate`, the freshly initialised heads (token head, classifier, pooler) get their own
         learning rate; the pretrained backbone keeps `learning_rate`. Weight decay is split as HF does."""
         if self.optimizer is not None or self.head_learning_rate is None:
-            if _PARENT_TAKES_MODEL:
-                return super().create_optimizer(model)
-            return super().create_optimizer()  # transformers 5.0 - 5.2: no model argument, always self.model
+            return super().create_optimizer(model)
         opt_model = self.model if model is None else model
         assert opt_model is not None  # the Trainer holds the model by now
         decay = set(self.get_decay_parameter_names(opt_model))
