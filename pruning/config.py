@@ -242,6 +242,10 @@ def _check_training_combinations(training: dict[str, Any], where: str) -> None:
     for key in TRAINER_OWNED_KEYS:
         if key in training:
             raise PruningError(f"{where}: {key!r} is set by the pruning trainer; remove it from the config")
+    max_steps = training.get("max_steps")
+    if max_steps == 0 or (max_steps is not None and max_steps < -1):
+        # transformers reads a negative value as "train num_train_epochs", but 0 as a run of no steps
+        raise PruningError(f"{where}: 'max_steps' must be -1 (train num_train_epochs) or at least 1, got {max_steps}")
     evals = training.get("evals_per_run")  # an integer or None: _check_training_types has run
     if evals is not None:
         if evals < 1:

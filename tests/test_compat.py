@@ -102,10 +102,18 @@ def test_seed_config_reproduces_the_reference(tmp_path):
     assert cfg.data.teacher_column == "teacher_scores.japanese-reranker-xsmall-v2"
 
 
-def test_training_wires_every_behaviour(tmp_path, tiny_backbone_dir):
-    """A real (tiny) run with compat: reference records each behaviour and saves the head input it used."""
+def test_training_wires_every_behaviour(tmp_path, tiny_backbone_dir, monkeypatch):
+    """A real (tiny) run with compat: reference records each behaviour and uses it: the head input it saves, the
+    token labels of the collator it builds, and a logged loss that sums the micro-batch means."""
     from pruning.data.synthetic import make_rows
+    from pruning.train import run
     from pruning.train.run import train
+
+    collators = []
+    real_collator = run.PruningCollator
+    monkeypatch.setattr(
+        run, "PruningCollator", lambda *a, **k: collators.append(real_collator(*a, **k)) or collators[-1]
+    )
 
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in make_rows(8, k=2, seed=0)))
@@ -114,10 +122,21 @@ def test_training_wires_every_behaviour(tmp_path, tiny_backbone_dir):
         compat="reference",
         model_args={"model_name_or_path": str(tiny_backbone_dir), "max_length": 64},
         data_args={"train_files": [str(data)], "validation_split": None},
-        training_args={"max_steps": 1, "report_to": "none", "save_strategy": "no", "gradient_accumulation_steps": 2},
+        training_args={
+            "max_steps": 1,
+            "logging_steps": 1,
+            "report_to": "none",
+            "save_strategy": "no",
+            "per_device_train_batch_size": 4,  # 8 rows: one step of two micro-batches
+            "gradient_accumulation_steps": 2,
+        },
     )
     summary = train(load_config(path), progress=False)
     assert summary["resolved"]["compat"] == "reference"
     assert {k: v[0] for k, v in summary["resolved"]["behaviours"].items()} == REFERENCE
     meta = json.loads((Path(summary["model_dir"]) / "pruner_config.json").read_text())
     assert meta["head"]["input"] == "pre_final_norm"
+    assert [c.token_labels for c in collators] == ["reference"]
+    (step,) = [h for h in json.loads(Path(summary["log_history"]).read_text()) if "loss" in h]
+    # micro_batch_sum over 2 micro-batches: twice the mean loss the logged component means give
+    assert step["loss"] == pytest.approx(2 * (0.05 * step["ranking_loss"] + step["pruning_loss"]), rel=1e-4)

@@ -220,6 +220,8 @@ def test_data_keys_that_would_be_ignored_are_errors(tmp_path, data, message):
         ({"remove_unused_columns": True}, "'remove_unused_columns' is set by the pruning trainer"),
         ({"label_names": ["x"]}, "'label_names' is set by the pruning trainer"),
         ({"evals_per_run": 0}, "'evals_per_run' must be at least 1, got 0"),
+        ({"max_steps": 0}, r"'max_steps' must be -1 \(train num_train_epochs\) or at least 1, got 0"),
+        ({"max_steps": -2}, r"'max_steps' must be -1 \(train num_train_epochs\) or at least 1, got -2"),
         ({"evals_per_run": 4, "eval_steps": 10}, "give 'evals_per_run' or 'eval_steps', not both"),
         ({"evals_per_run": 4, "eval_strategy": "epoch"}, "give 'evals_per_run' or 'eval_strategy', not both"),
     ],

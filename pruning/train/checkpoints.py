@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+import transformers
 from transformers import TrainerCallback
 from transformers.trainer_callback import ExportableState
 from transformers.trainer_utils import SaveStrategy
@@ -136,6 +137,22 @@ else:
     _TrainerBase = object
 
 
+#: transformers before 5.18 loads a DDP run's optimizer state onto `args.device`, which on the CPU is "cpu:0", a
+#: location torch cannot restore to: a CPU DDP run then fails as it resumes.
+CPU_DDP_RESUME_SINCE = (5, 18)
+
+
+def check_resume_supported(args, version: str | None = None) -> None:
+    """Refuse, with the fix, a resume that the installed transformers would fail half-way through."""
+    version = version or transformers.__version__
+    old = tuple(int(part) for part in version.split(".")[:2]) < CPU_DDP_RESUME_SINCE
+    if old and args.world_size > 1 and args.device.type == "cpu":
+        raise PruningError(
+            f"resuming a DDP run on the CPU needs transformers>=5.18: {version} loads the optimizer state onto "
+            f"{args.device}, which torch cannot restore (pip install -U transformers)"
+        )
+
+
 class CheckpointingMixin(_TrainerBase):
     """HF Trainer checkpoint hooks for a `ContextPruner` (put before `Trainer` in the bases).
 
@@ -157,6 +174,8 @@ class CheckpointingMixin(_TrainerBase):
     def train(self, resume_from_checkpoint: str | bool | None = None, *args, **kwargs):
         if resume_from_checkpoint is True:
             resume_from_checkpoint = str(latest_checkpoint(Path(str(self.args.output_dir))))
+        if resume_from_checkpoint:
+            check_resume_supported(self.args)
         self.resumed_from = str(resume_from_checkpoint) if resume_from_checkpoint else None
         self._resume_logging = (  # kept for every start of the loop (auto_find_batch_size restarts it)
             read_logging_state(check_checkpoint(Path(resume_from_checkpoint))) if resume_from_checkpoint else None

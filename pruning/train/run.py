@@ -57,7 +57,7 @@ def _check_processes(targs) -> None:
             f"launched as {launched} processes but training_args make a {targs.world_size}-process run "
             "(without CUDA, set training_args.use_cpu=true for DDP on the CPU)"
         )
-    if targs.world_size > 1 and (targs.deepspeed or targs.fsdp):
+    if targs.deepspeed or targs.fsdp:
         raise PruningError("training_args: deepspeed / fsdp are not supported (checkpoints are written for DDP)")
 
 
@@ -180,7 +180,7 @@ def train(config: RunConfig, progress: bool = True, resume: str | None = None) -
         (out_dir / SUMMARY_FILE).unlink(missing_ok=True)
         model.save_pretrained(model_dir, tokenizer=tokenizer)
         atomic_write_text(out_dir / LOG_HISTORY_FILE, json.dumps(history, indent=1) + "\n")
-    train_logs = [h for h in history if "loss" in h and "eval_loss" not in h]
+    train_logs = [h for h in history if "loss" in h]  # evaluations log eval_loss, the end of train() train_loss
     summary = {
         "config_file": str(config.source),
         "config": config.raw,

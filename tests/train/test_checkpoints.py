@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from safetensors.torch import load_file
 
 from pruning.config import load_config
 from pruning.errors import PruningError
+from pruning.train.checkpoints import check_resume_supported
 from pruning.train.modeling import ContextPruner
 from pruning.train.run import train
 from pruning.train.trainer import PruningTrainer
@@ -185,6 +187,20 @@ def test_resume_from_a_checkpoint_folder_carries_on_from_its_step(tmp_path, tiny
     assert again["resolved"]["global_steps"] == 2
     assert again["mean_train_loss"] == pytest.approx(first["mean_train_loss"], rel=1e-6)
     assert _max_weight_delta(first["model_dir"], again["model_dir"]) == 0.0
+
+
+@pytest.mark.unit
+def test_a_cpu_ddp_resume_needs_transformers_5_18():
+    def args(world_size, device):
+        return SimpleNamespace(world_size=world_size, device=torch.device(device))
+
+    with pytest.raises(PruningError, match=r"DDP run on the CPU needs transformers>=5\.18: 5\.17\.0 loads .* cpu:0"):
+        check_resume_supported(args(2, "cpu:0"), "5.17.0")
+    check_resume_supported(args(2, "cpu:0"), "5.18.0")
+    check_resume_supported(args(2, "cpu:0"), "5.18.0.dev0")
+    check_resume_supported(args(2, "cpu:0"), "6.0.0")
+    check_resume_supported(args(1, "cpu"), "5.9.0")  # one process loads onto "cpu"
+    check_resume_supported(args(2, "cuda:1"), "5.9.0")  # GPU DDP loads onto the process's GPU
 
 
 @pytest.mark.unit

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 import torch
+import transformers
 from safetensors.torch import load_file
 
+from pruning.train.checkpoints import CPU_DDP_RESUME_SINCE
 from tests.train.tiny import history, write_config, write_data
 
 pytestmark = pytest.mark.slow
@@ -111,6 +113,10 @@ def test_a_ddp_run_resumes_where_it_left_off(runs):
     again = root / "again.yaml"
     again.write_text(two.read_text().replace(str(root / "two"), str(root / "again")))
     proc = _launch(again, 2, "--resume", "latest")
+    if tuple(int(part) for part in transformers.__version__.split(".")[:2]) < CPU_DDP_RESUME_SINCE:
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 2 and "DDP run on the CPU needs transformers>=5.18" in errors[0], proc.stderr[-3000:]
+        return  # refused at the start, with the fix, rather than failing as the optimizer state loads
     assert proc.returncode == 0, proc.stderr[-3000:]
     want = [x for x in _losses(root / "two") if x[0] > 2]
     got = [x for x in _losses(root / "again") if x[0] > 2]

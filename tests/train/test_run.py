@@ -69,12 +69,22 @@ def _history(summary):
 
 
 def test_loss_falls_and_components_are_logged(tmp_path, tiny_backbone_dir, data_files):
-    summary = _run(tmp_path, tiny_backbone_dir, data_files, "falls", max_steps=12, eval_strategy="steps", eval_steps=6)
+    summary = _run(
+        tmp_path,
+        tiny_backbone_dir,
+        data_files,
+        "falls",
+        max_steps=12,
+        eval_strategy="steps",
+        eval_steps=6,
+        ranking_weight=0.2,  # not the defaults (0.05, 1.0): a weight that does not reach the trainer shows
+        pruning_weight=1.5,
+    )
     logs = [h for h in _history(summary) if "loss" in h]
     assert logs[-1]["pruning_loss"] < logs[0]["pruning_loss"]
     assert all("ranking_loss" in h and "pruning_loss" in h for h in logs)
     for h in logs:  # the logged total is the weighted sum of its parts, not scaled by anything else
-        assert h["loss"] == pytest.approx(0.05 * h["ranking_loss"] + h["pruning_loss"], rel=1e-3)
+        assert h["loss"] == pytest.approx(0.2 * h["ranking_loss"] + 1.5 * h["pruning_loss"], rel=1e-3)
     evals = [h for h in _history(summary) if "eval_loss" in h]
     assert len(evals) >= 2 and all("eval_ranking_loss" in h and "eval_pruning_loss" in h for h in evals)
     assert set(summary["final_eval"]) == {"loss", "ranking_loss", "pruning_loss"}
@@ -328,11 +338,12 @@ def test_processes_must_form_the_run_the_training_args_describe(monkeypatch):
     _check_processes(_args(world_size=1))
 
 
+@pytest.mark.parametrize("processes", [1, 2])
 @pytest.mark.parametrize("engine", [{"deepspeed": "ds.json"}, {"fsdp": "full_shard"}])
-def test_deepspeed_and_fsdp_are_refused_for_several_processes(monkeypatch, engine):
-    monkeypatch.setenv("WORLD_SIZE", "2")
+def test_deepspeed_and_fsdp_are_refused(monkeypatch, engine, processes):
+    monkeypatch.setenv("WORLD_SIZE", str(processes))
     with pytest.raises(PruningError, match="deepspeed / fsdp are not supported"):
-        _check_processes(_args(world_size=2, **engine))
+        _check_processes(_args(world_size=processes, **engine))
 
 
 @pytest.mark.parametrize(
