@@ -7,7 +7,8 @@
 # the tests listed for it in scripts/mutation_scores.py (MODULE_TESTS), the ones that exercise it directly.
 #   MUTATION_SAMPLE=N     a seeded random sample of N mutants per module (default: all); the same N picks the same
 #                         mutants while the module's source is unchanged, so before/after scores compare
-#   MUTATION_SURVIVORS=1  rerun only the mutants that survived last time (after adding tests)
+#   MUTATION_SURVIVORS=1  rerun only the mutants that survived last time (after adding tests), and those of
+#                         functions changed since
 #   MUTMUT_MAX_CHILDREN   parallel workers (default 1)
 # The per-module table goes to stdout and mutants/scores.md.
 set -euo pipefail
@@ -23,10 +24,9 @@ for module in "${modules[@]}"; do
   # only the tests that exercise the module (conftest.py reads it; the map is in scripts/mutation_scores.py)
   PRUNING_MUTATION_TESTS="$(python scripts/mutation_scores.py --tests "$module")"
   export PRUNING_MUTATION_TESTS
-  if ! python scripts/mutation_scores.py --generated "$module"; then
-    # first run: generate the mutants and the test map (mutmut then finds no mutant of this name and stops)
-    mutmut run --max-children "$children" "${module}.__none__" >/dev/null 2>&1 || true
-  fi
+  # generate the mutants (anew for code changed since the last run) and the test map before choosing any: mutmut
+  # then finds no mutant of this name and stops
+  mutmut run --max-children "$children" "${module}.__none__" >/dev/null 2>&1 || true
   if [ "${MUTATION_SURVIVORS:-0}" = 1 ]; then
     mapfile -t names < <(python scripts/mutation_scores.py --survivors "$module")
   else

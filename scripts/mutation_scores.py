@@ -9,8 +9,7 @@ of the last column.
     python scripts/mutation_scores.py                          # the table
     python scripts/mutation_scores.py --list-modules
     python scripts/mutation_scores.py --sample N MODULE        # pick (and record) N mutants of MODULE; 0: all
-    python scripts/mutation_scores.py --survivors MODULE       # the sample's survivors, listed ones aside
-    python scripts/mutation_scores.py --generated MODULE       # exit 0 when MODULE's mutants exist
+    python scripts/mutation_scores.py --survivors MODULE       # the sample's survivors (listed ones aside) and unrun
     python scripts/mutation_scores.py --tests MODULE           # the test paths that exercise MODULE
 """
 
@@ -93,7 +92,7 @@ def results(module: str) -> dict[str, int | None]:
     sample = MUTANTS / "sample" / f"{module}.txt"
     if sample.is_file():
         names = sample.read_text(encoding="utf-8").split()
-        codes = {k: codes.get(k) for k in names}
+        codes = {k: codes[k] for k in names if k in codes}  # a name gone with changed code is dropped
     return codes
 
 
@@ -134,8 +133,9 @@ def table() -> str:
 
 
 def survivors(module: str) -> list[str]:
+    """The sample's survivors, listed ones aside, and its mutants not run yet (those of code changed since)."""
     known = equivalents() | gpu_only()
-    return sorted(k for k, v in results(module).items() if v is not None and v not in KILLED and k not in known)
+    return sorted(k for k, v in results(module).items() if v not in KILLED and k not in known)
 
 
 if __name__ == "__main__":
@@ -148,7 +148,5 @@ if __name__ == "__main__":
         print("\n".join(survivors(args[0])))
     elif command == "--tests":
         print(MODULE_TESTS.get(args[0], HARNESS_TESTS if args[0].startswith("pruning.harness.") else "tests/"))
-    elif command == "--generated":
-        raise SystemExit(0 if (MUTANTS / (args[0].replace(".", "/") + ".py.meta")).is_file() else 1)
     else:
         print(table())
