@@ -80,6 +80,9 @@ def test_mismatched_head_weights_is_an_error(model, tmp_path):
             lambda meta: meta | {"head": {**meta["head"], "num_classes": 3}},
             "field 'head.num_classes': expected 2, got 3",
         ),
+        (lambda meta: meta | {"format_version": 3}, "field 'format_version': 3, expected 1 or 2"),
+        (lambda meta: meta | {"format_version": True}, "field 'format_version': True, expected 1 or 2"),
+        (lambda meta: meta | {"backbone_class": "NoSuchModel"}, "field 'backbone_class': unknown class 'NoSuchModel'"),
     ],
 )
 def test_broken_pruner_config_is_named(model, tmp_path, edit, message):
@@ -117,8 +120,20 @@ def test_config_override_and_random_init(tiny_backbone_dir):
         ContextPruner.from_backbone(str(tiny_backbone_dir), config_overrides={"not_a_field": 1})
 
 
+def test_pretrained_weights_by_default_with_the_overrides_applied(tiny_backbone_dir):
+    pretrained = load_file(str(tiny_backbone_dir / "model.safetensors"))
+    m = ContextPruner.from_backbone(
+        str(tiny_backbone_dir), config_overrides={"hidden_dropout_prob": 0.25}, classifier_dropout=0.3
+    )
+    assert (m.config.hidden_dropout_prob, m.config.classifier_dropout, m.config.num_labels) == (0.25, 0.3, 1)
+    assert m.backbone.bert.encoder.layer[0].output.dropout.p == 0.25  # the model was built from that config
+    name = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(m.backbone.state_dict()[name], pretrained[name])
+
+
 def test_freeze_lower_layers(tiny_backbone_dir):
     m = ContextPruner.from_backbone(str(tiny_backbone_dir))
+    assert m.freeze_lower_layers(0) == 0 and all(p.requires_grad for p in m.parameters())
     frozen = m.freeze_lower_layers(1)
     names = {n for n, p in m.named_parameters() if not p.requires_grad}
     assert frozen == sum(p.numel() for p in m.parameters() if not p.requires_grad) > 0
@@ -126,6 +141,10 @@ def test_freeze_lower_layers(tiny_backbone_dir):
     assert not any(".layer.1." in n or n.startswith("pruning_head") for n in names)
     with pytest.raises(PruningError, match="3 > the backbone's 2 layers"):
         m.freeze_lower_layers(3)
+    every = ContextPruner.from_backbone(str(tiny_backbone_dir))
+    assert every.freeze_lower_layers(2) == sum(p.numel() for p in every.backbone.bert.embeddings.parameters()) + sum(
+        p.numel() for p in every.backbone.bert.encoder.parameters()
+    )
 
 
 def test_forward_passes_the_mask_and_token_types_as_the_backbone_takes_them(model, tiny_tokenizer):
@@ -199,3 +218,59 @@ def test_saved_files_and_the_error_preview(model, tmp_path):
     save_file({k: v for k, v in state.items() if k not in names[:7]}, str(path / WEIGHTS))
     with pytest.raises(PruningError, match=r"\(\+2 more\)"):
         ContextPruner.from_pretrained(path)
+
+
+def test_unexpected_weights_are_named_with_the_file(model, tmp_path):
+    model.save_pretrained(tmp_path / "m")
+    weights = tmp_path / "m" / WEIGHTS
+    save_file({**load_file(str(weights)), "extra.weight": torch.zeros(2)}, str(weights))
+    want = f"{weights}: weights do not match the model: unexpected extra.weight"
+    with pytest.raises(PruningError) as loaded:
+        ContextPruner.from_pretrained(tmp_path / "m")
+    assert str(loaded.value) == want
+    with pytest.raises(PruningError) as into:
+        model.load_weights(tmp_path / "m")
+    assert str(into.value) == want
+
+
+def test_a_format_1_save_loads_with_the_final_head_input(model, tmp_path, tiny_tokenizer):
+    """Format 1 did not record the head input; its code read the final hidden state (docs/compat.md)."""
+    model.save_pretrained(tmp_path / "m")
+    meta_path = tmp_path / "m" / PRUNER_CONFIG
+    meta = json.loads(meta_path.read_text())
+    meta["format_version"] = 1
+    meta["head"] = {k: v for k, v in meta["head"].items() if k != "input"}
+    meta_path.write_text(json.dumps(meta))
+    loaded = ContextPruner.from_pretrained(tmp_path / "m")
+    assert loaded.head_input == "final"
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
+
+
+def test_pruner_config_records_the_format_backbone_and_head(model, tmp_path):
+    model.save_pretrained(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / PRUNER_CONFIG).read_text()) == {
+        "format_version": 2,
+        "backbone_class": "BertForSequenceClassification",
+        "head": {"type": "dropout_linear", "dropout": 0.1, "num_classes": 2, "input": "final"},
+        "hidden_size": model.config.hidden_size,
+    }
+
+
+def test_an_interrupted_save_leaves_nothing_at_the_destination(model, tmp_path, monkeypatch):
+    import pruning.train.modeling as modeling
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(modeling, "save_file", fail)
+    with pytest.raises(OSError, match="disk full"):
+        model.save_pretrained(tmp_path / "m")  # atomic by default
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_save_in_place_creates_its_folders(model, tmp_path):
+    """atomic=False (a checkpoint's staging folder) writes straight into the directory, parents included."""
+    path = model.save_pretrained(tmp_path / "a" / "b" / "m", atomic=False)
+    assert path == tmp_path / "a" / "b" / "m" and (path / WEIGHTS).is_file()
+    assert not list(tmp_path.glob("**/*.tmp"))
+    ContextPruner.from_pretrained(path)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from pruning.data.synthetic import make_rows
+from pruning.errors import PruningError
 from pruning.train.collator import PruningCollator
 from pruning.train.losses import pruning_loss
 from pruning.train.modeling import ContextPruner, final_norm_module
@@ -104,6 +105,14 @@ def test_backbone_weights_load_in_float32_whatever_the_checkpoint_says(modernber
     assert AutoModelForSequenceClassification.from_pretrained(tmp_path / "bf16", dtype="auto").dtype == torch.bfloat16
     model = ContextPruner.from_backbone(str(tmp_path / "bf16"))
     assert {p.dtype for p in model.parameters()} == {torch.float32}
+    fresh = ContextPruner.from_backbone(str(tmp_path / "bf16"), random_init=True)  # from the config alone
+    assert {p.dtype for p in fresh.parameters()} == {torch.float32}
+
+
+def test_freezing_layers_is_refused_where_there_is_no_encoder_layer_list(modernbert_dir):
+    model = ContextPruner.from_backbone(str(modernbert_dir))  # ModernBERT keeps its layers in model.layers
+    with pytest.raises(PruningError, match="freeze_layers: ModernBertForSequenceClassification has no embeddings/"):
+        model.freeze_lower_layers(1)
 
 
 @pytest.mark.parametrize("head_input", ["final", "pre_final_norm"])
