@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ import torch
 from pruning.data.eval_files import EvalItem, load_eval_file
 from pruning.data.spans import join_contexts
 from pruning.errors import PruningError
-from pruning.evaluate.scoring import ContextScorer, resolve_device
+from pruning.evaluate.scoring import ContextScorer, max_positions, resolve_device
 from pruning.train.modeling import ContextPruner
 
 pytestmark = pytest.mark.unit
@@ -35,8 +37,9 @@ def test_join_contexts_spans():
     assert join_contexts(["a.", "b."], joiner="")[0] == "a.b."
 
 
-def _direct_scores(model, tokenizer, item, input_format):
-    """Independent computation: tokenize one item alone, attribute tokens by their start offset."""
+def _direct_scores(model, tokenizer, item, input_format, rule="mean"):
+    """Independent computation: tokenize one item alone, attribute tokens by their start offset; a context's score
+    is its tokens' mean keep probability, or with rule="majority" the ceil(n/2)-th largest."""
     passage, spans = join_contexts(item.contexts, "" if input_format == "seed" else None)
     if input_format == "pair":
         enc = tokenizer(item.query, passage, return_offsets_mapping=True, return_tensors="pt")
@@ -49,8 +52,10 @@ def _direct_scores(model, tokenizer, item, input_format):
             s == 0 and a >= shift
             for s, (a, _) in zip(enc.sequence_ids(0), enc["offset_mapping"][0].tolist(), strict=True)
         ]
-    with torch.no_grad():
-        probs = model(enc["input_ids"], enc["attention_mask"]).keep_probabilities()[0].numpy()
+    with torch.no_grad():  # a pair's token types (0 query, 1 passage) as the collator gave them in training
+        probs = (
+            model(enc["input_ids"], enc["attention_mask"], enc.get("token_type_ids")).keep_probabilities()[0].numpy()
+        )
     out = []
     for a, b in spans:
         toks = [
@@ -58,7 +63,8 @@ def _direct_scores(model, tokenizer, item, input_format):
             for t, (x, y) in enumerate(enc["offset_mapping"][0].tolist())
             if in_passage[t] and y > x and a + shift <= x < b + shift
         ]
-        out.append(float(np.mean(probs[toks])))
+        p = np.sort(probs[toks])[::-1]
+        out.append(float(p[(len(p) + 1) // 2 - 1]) if rule == "majority" else float(np.mean(p)))
     return out
 
 
@@ -129,6 +135,51 @@ def test_devices_are_checked_before_use():
             resolve_device("cuda:0")
 
 
+def test_the_default_device_is_cuda_where_there_is_one_and_mps_is_checked(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device(None) == torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device(None) == torch.device("cpu")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(PruningError, match="device 'mps': MPS is not available on this machine"):
+        resolve_device("mps")
+
+
+@pytest.mark.parametrize(
+    ("config", "positions"),
+    [
+        ({"max_position_embeddings": 512, "model_type": "bert"}, 512),
+        # RoBERTa-style position ids start after the padding id: 514 - (1 + 1)
+        ({"max_position_embeddings": 514, "model_type": "xlm-roberta", "pad_token_id": 1}, 512),
+        ({"max_position_embeddings": 514, "model_type": "roberta", "pad_token_id": None}, 513),
+        ({"max_position_embeddings": 514, "model_type": "roberta"}, 513),
+        ({"max_position_embeddings": 8192}, 8192),  # no model_type: nothing to take off
+        ({"model_type": "bert"}, None),  # nothing recorded: the caller must give max_length
+    ],
+)
+def test_max_positions_counts_what_one_sequence_may_hold(config, positions):
+    assert max_positions(SimpleNamespace(**config)) == positions
+
+
+def test_the_progress_bar_counts_contexts(model, tiny_tokenizer, easy_items, capsys):
+    items = easy_items[:3]
+    n = sum(len(it.contexts) for it in items)
+    ContextScorer(model, tiny_tokenizer).score(items, progress=True)
+    bar = capsys.readouterr().err.splitlines()[-1].split("\r")[-1]
+    assert bar.startswith("scoring: 100%") and f"| {n}/{n} [" in bar and "ctx/s]" in bar
+    ContextScorer(model, tiny_tokenizer).score(items, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_the_majority_rule_reaches_the_scores(model, tiny_tokenizer, easy_items):
+    items = easy_items[:3]
+    scored = ContextScorer(model, tiny_tokenizer, rule="majority").score(items, progress=False)
+    for item, result in zip(items, scored, strict=True):
+        want = _direct_scores(model, tiny_tokenizer, item, "pair", rule="majority")
+        assert result.scores == pytest.approx(want, abs=1e-5)
+        assert want != pytest.approx(_direct_scores(model, tiny_tokenizer, item, "pair"), abs=1e-5)
+
+
 def test_max_length_defaults_to_what_the_model_holds(model, tiny_tokenizer):
     assert model.config.max_position_embeddings == 256
     assert ContextScorer(model, tiny_tokenizer).max_length == 256
@@ -186,3 +237,5 @@ def test_empty_reference_ranges_are_counted(model, tiny_tokenizer):
     scorer = ContextScorer(model, tiny_tokenizer, max_length=12, input_format="seed", ranges="reference")
     scorer.score([item], progress=False)
     assert scorer.empty_ranges == empty
+    scorer.score([item], progress=False)
+    assert scorer.empty_ranges == 2 * empty  # counted across calls
