@@ -164,7 +164,7 @@ def test_max_positions_counts_what_one_sequence_may_hold(config, positions):
 def test_the_progress_bar_counts_contexts(model, tiny_tokenizer, easy_items, capsys):
     items = easy_items[:3]
     n = sum(len(it.contexts) for it in items)
-    ContextScorer(model, tiny_tokenizer).score(items, progress=True)
+    ContextScorer(model, tiny_tokenizer).score(items)  # shown by default
     bar = capsys.readouterr().err.splitlines()[-1].split("\r")[-1]
     assert bar.startswith("scoring: 100%") and f"| {n}/{n} [" in bar and "ctx/s]" in bar
     ContextScorer(model, tiny_tokenizer).score(items, progress=False)
