@@ -37,7 +37,7 @@ def test_join_contexts_spans():
     assert join_contexts(["a.", "b."], joiner="")[0] == "a.b."
 
 
-def _direct_scores(model, tokenizer, item, input_format, rule="mean"):
+def _direct_scores(model, tokenizer, item, input_format, rule="mean", token_types=True):
     """Independent computation: tokenize one item alone, attribute tokens by their start offset; a context's score
     is its tokens' mean keep probability, or with rule="majority" the ceil(n/2)-th largest."""
     passage, spans = join_contexts(item.contexts, "" if input_format == "seed" else None)
@@ -53,9 +53,8 @@ def _direct_scores(model, tokenizer, item, input_format, rule="mean"):
             for s, (a, _) in zip(enc.sequence_ids(0), enc["offset_mapping"][0].tolist(), strict=True)
         ]
     with torch.no_grad():  # a pair's token types (0 query, 1 passage) as the collator gave them in training
-        probs = (
-            model(enc["input_ids"], enc["attention_mask"], enc.get("token_type_ids")).keep_probabilities()[0].numpy()
-        )
+        types = enc.get("token_type_ids") if token_types else None
+        probs = model(enc["input_ids"], enc["attention_mask"], types).keep_probabilities()[0].numpy()
     out = []
     for a, b in spans:
         toks = [
@@ -75,6 +74,39 @@ def test_context_score_is_mean_of_its_tokens(model, tiny_tokenizer, easy_items, 
     for item, result in zip(items, scored, strict=True):
         assert result.scores == pytest.approx(_direct_scores(model, tiny_tokenizer, item, input_format), abs=1e-5)
         assert result.windows == 1
+
+
+@pytest.fixture(scope="module")
+def typed_tokenizer(tiny_tokenizer):
+    """The tiny tokenizer with BERT's token types: 0 for the query, 1 for the passage of a pair."""
+    import copy
+
+    from tokenizers import processors
+    from transformers import PreTrainedTokenizerFast
+
+    backend = copy.deepcopy(tiny_tokenizer.backend_tokenizer)
+    ids = [("<s>", tiny_tokenizer.cls_token_id), ("</s>", tiny_tokenizer.sep_token_id)]
+    backend.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s>:1 $B:1 </s>:1", special_tokens=ids
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        **{k: getattr(tiny_tokenizer, k) for k in ("bos_token", "eos_token", "sep_token", "cls_token", "pad_token")},
+        unk_token="<unk>",
+        model_max_length=256,
+        model_input_names=["input_ids", "token_type_ids", "attention_mask"],
+    )
+
+
+def test_pair_scores_read_the_passage_token_types(model, typed_tokenizer, easy_items):
+    items = easy_items[:3]
+    assert 1 in typed_tokenizer(items[0].query, "東京")["token_type_ids"]
+    scored = ContextScorer(model, typed_tokenizer, batch_size=2).score(items, progress=False)
+    for item, result in zip(items, scored, strict=True):
+        want = _direct_scores(model, typed_tokenizer, item, "pair")
+        assert result.scores == pytest.approx(want, abs=1e-5)
+        untyped = _direct_scores(model, typed_tokenizer, item, "pair", token_types=False)
+        assert want != pytest.approx(untyped, abs=1e-5)  # the types change the scores: the check can tell
 
 
 def test_batch_size_does_not_change_scores(model, tiny_tokenizer, easy_items):
