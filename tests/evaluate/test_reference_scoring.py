@@ -99,7 +99,11 @@ def test_truncation_leaves_an_empty_range_that_is_kept(char_tokenizer, char_mode
 
 def test_reference_scores_are_the_means_over_the_shifted_ranges(char_tokenizer, char_model_dir):
     model = ContextPruner.from_pretrained(char_model_dir)
-    items = [EvalItem("q", ["東京", "大阪。"], [1, 0]), EvalItem("雨?", ["晴です。", "雨", "日本."], [0, 1, 1])]
+    items = [
+        EvalItem("q", ["東京", "大阪。"], [1, 0]),
+        EvalItem("雨?", ["晴です。", "雨", "日本."], [0, 1, 1]),
+        EvalItem("東京?", ["大阪", "東京です。"], [0, 1]),
+    ]
     scorer = ContextScorer(model, char_tokenizer, batch_size=2, input_format="seed", ranges="reference")
     scored = scorer.score(items, progress=False)
     for item, result in zip(items, scored, strict=True):

@@ -122,7 +122,9 @@ def test_windows_cover_every_context_of_a_long_passage(model, tiny_tokenizer):
     item = EvalItem(query="何番目ですか？", contexts=contexts, labels=[i % 2 for i in range(30)], reasoning=None)
     short = EvalItem(query="短い", contexts=["短い文です。"], labels=[1], reasoning=None)
     scorer = ContextScorer(model, tiny_tokenizer, max_length=64, batch_size=4)
-    long_result, short_result = scorer.score([item, short], progress=False)
+    # the long item in the middle: its windows must come back to it, not to a neighbour
+    short_result, long_result, last_result = scorer.score([short, item, short], progress=False)
+    assert last_result.scores == short_result.scores
     assert long_result.windows > 1
     assert len(long_result.scores) == 30 and all(0.0 <= s <= 1.0 for s in long_result.scores)
     # each window scores whole contexts: a context's score equals scoring its window's contexts as one item
