@@ -33,14 +33,16 @@ def data_files(tmp_path_factory):
     return root
 
 
-def _run(tmp_path, backbone, data_files, name, progress=False, **training):
-    """Train the tiny backbone on `data_files`; `progress=None` leaves train()'s own default."""
+def _run(tmp_path, backbone, data_files, name, progress=False, model=None, **training):
+    """Train the tiny backbone on `data_files` (`model`: more model_args); `progress=None` leaves train()'s own
+    default."""
     cfg = {
         "model_args": {
             "model_name_or_path": str(backbone),
             "max_length": 64,
             # no dropout: its random draws differ between batch layouts
             "config_overrides": {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0},
+            **(model or {}),
         },
         "data_args": {
             "train_files": [str(data_files / "train.jsonl")],
@@ -234,26 +236,59 @@ def test_a_run_without_a_validation_split_from_random_weights(tmp_path, tiny_bac
 
 def test_evals_per_run_counts_max_steps_even_for_one_step(tmp_path, tiny_backbone_dir, data_files, capfd):
     # max_steps = 1 decides the length (not 3 default epochs of 6 steps): 2 evaluations of a 1-step run → every step
-    summary = _run(tmp_path, tiny_backbone_dir, data_files, "one", progress=None, max_steps=1, evals_per_run=2)
+    summary = _run(
+        tmp_path, tiny_backbone_dir, data_files, "one", progress=None, max_steps=1, evals_per_run=2, logging_steps=5
+    )
     assert (summary["resolved"]["global_steps"], summary["resolved"]["eval_steps"]) == (1, 1)
+    assert summary["final_train"] == {}  # no step was logged (every 5 steps): no last train log to report
     assert "1/1 [" in capfd.readouterr().err  # train() called without `progress` shows the progress bar
 
 
-def test_the_run_summary_file(tmp_path, tiny_backbone_dir, data_files, caplog):
+def test_the_run_summary_file(tmp_path, tiny_backbone_dir, data_files, caplog, monkeypatch):
+    from pruning.train import run
+
+    trainers = []
+
+    class Recorded(run.PruningTrainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            trainers.append(self)
+
+    monkeypatch.setattr(run, "PruningTrainer", Recorded)
     with caplog.at_level(logging.INFO, logger="pruning.train.run"):
         summary = _run(
             tmp_path,
             tiny_backbone_dir,
             data_files,
             "summary",
+            model={"head_dropout": 0.1, "classifier_dropout": 0.2, "freeze_layers": 1},
             max_steps=2,
             gradient_accumulation_steps=2,
             eval_strategy="steps",
             eval_steps=2,
+            head_learning_rate=1e-2,
+            run_name="実験",
         )
-    assert not [r for r in caplog.records if r.getMessage().startswith("compat:")]  # logged only for a compat mode
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if m.startswith("compat:")]  # logged only for a compat mode
     out = tmp_path / "summary"
+    # the model options reach the model: head and classifier dropout saved, the lower layers frozen (unchanged)
+    saved = json.loads((out / "final_model" / "pruner_config.json").read_text())
+    assert saved["head"]["dropout"] == 0.1
+    assert json.loads((out / "final_model" / "config.json").read_text())["classifier_dropout"] == 0.2
+    assert [m for m in messages if m.startswith("froze the embeddings and 1 layers: ")]
+    before = load_file(tiny_backbone_dir / "model.safetensors")
+    after = load_file(out / "final_model" / "model.safetensors")
+    for name in ("bert.embeddings.word_embeddings.weight", "bert.encoder.layer.0.output.dense.weight"):
+        assert torch.equal(after[f"backbone.{name}"], before[name]), name
+    assert not torch.equal(
+        after["backbone.bert.encoder.layer.1.output.dense.weight"], before["bert.encoder.layer.1.output.dense.weight"]
+    )
+    (trainer,) = trainers  # and the head learning rate the optimizer
+    assert {g["initial_lr"] for g in trainer.optimizer.param_groups} == {5e-3, 1e-2}
+    assert (out / "loss_curves.png").is_file()
     text = (out / "run_summary.json").read_text(encoding="utf-8")
+    assert '"run_name": "実験"' in text  # non-ASCII kept as written
     assert json.loads(text) == json.loads(json.dumps(summary))  # the file holds what train() returned
     assert text.startswith('{\n  "')  # indented for people
     assert summary["config_file"] == str(tmp_path / "summary.yaml")
