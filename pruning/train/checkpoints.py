@@ -142,11 +142,16 @@ else:
 CPU_DDP_RESUME_SINCE = (5, 18)
 
 
+def cpu_ddp_resume_supported(version: str | None = None) -> bool:
+    """Whether this transformers (or `version`) can resume a DDP run on the CPU."""
+    version = version or transformers.__version__
+    return tuple(int(part) for part in version.split(".")[:2]) >= CPU_DDP_RESUME_SINCE
+
+
 def check_resume_supported(args, version: str | None = None) -> None:
     """Refuse, with the fix, a resume that the installed transformers would fail half-way through."""
     version = version or transformers.__version__
-    old = tuple(int(part) for part in version.split(".")[:2]) < CPU_DDP_RESUME_SINCE
-    if old and args.world_size > 1 and args.device.type == "cpu":
+    if not cpu_ddp_resume_supported(version) and args.world_size > 1 and args.device.type == "cpu":
         raise PruningError(
             f"resuming a DDP run on the CPU needs transformers>=5.18: {version} loads the optimizer state onto "
             f"{args.device}, which torch cannot restore (pip install -U transformers)"
