@@ -167,6 +167,16 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
+def precision_recall_fbeta(
+    tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised precision, recall and F-beta from arrays of counts (any zero denominator gives 0)."""
+    tp, fp, fn = (np.asarray(a, dtype=np.float64) for a in (tp, fp, fn))
+    p, r = _safe_div(tp, tp + fp), _safe_div(tp, tp + fn)
+    b2 = beta * beta
+    return p, r, _safe_div((1.0 + b2) * p * r, b2 * p + r)
+
+
 def sweep(scores: Iterable[float], labels: Iterable[int], thresholds: Iterable[float]) -> list[ThresholdRow]:
     """Metrics at every threshold, rows in ascending threshold order.
 

@@ -9,6 +9,7 @@ from typing import Any
 from pruning.evaluate.metrics import ThresholdRow, best_threshold, normalize_metric
 from pruning.harness.artefacts import EVAL_DIR, LOSS_PARTS, ROW_FIELDS, RunArtifacts
 from pruning.harness.baseline import Bands, _comparable_config
+from pruning.harness.significance import paired_bootstrap
 
 PASS, FAIL, INFO, SKIP = "pass", "FAIL", "info", "skip"
 COUNT_FIELDS = ("tp", "fp", "tn", "fn")
@@ -33,6 +34,7 @@ class Comparison:
     run_dir: str
     baseline: str
     checks: list[Check] = field(default_factory=list)
+    significance: dict[str, dict[str, Any]] = field(default_factory=dict)  # evaluation → paired bootstrap
 
     @property
     def failed(self) -> list[Check]:
@@ -48,6 +50,7 @@ class Comparison:
             "baseline": self.baseline,
             "ok": self.ok,
             "checks": [asdict(c) for c in self.checks],
+            "significance": self.significance,
         }
 
 
@@ -170,10 +173,15 @@ def _check_evaluation(
     return checks
 
 
+def _same_inputs(got: list[dict], want: list[dict]) -> bool:
+    """The same queries in the same order, each with as many contexts: scores that can be paired."""
+    return len(got) == len(want) and all(
+        g["query"] == w["query"] and len(g["scores"]) == len(w["scores"]) for g, w in zip(got, want, strict=True)
+    )
+
+
 def _check_scores(name: str, got: list[dict], want: list[dict], tol: float | None, sigma: float | None = None) -> Check:
-    if len(got) != len(want) or any(
-        g["query"] != w["query"] or len(g["scores"]) != len(w["scores"]) for g, w in zip(got, want, strict=False)
-    ):
+    if not _same_inputs(got, want):
         return Check(
             f"{name}: per-context scores", None, None, _tol_text(tol), FAIL, "inputs differ from the baseline's"
         )
@@ -190,6 +198,29 @@ def _check_scores(name: str, got: list[dict], want: list[dict], tol: float | Non
     return Check(
         f"{name}: per-context scores (max |Δ|)", round(worst, 6), 0, _tol_text(tol), _within(worst, 0, tol), detail
     )
+
+
+def _check_significance(name: str, got: dict[str, Any], want: dict[str, Any]) -> tuple[Check, dict | None]:
+    """Is the change at the baseline's best threshold real? A report-only row (harness.significance)."""
+    t = want["best"]["threshold"]
+    title = f"{name}: change at {t:g} (paired bootstrap)"
+    why = ""
+    if "items" not in want:
+        why = "baseline has no per-context scores to pair with"
+    elif not _same_inputs(got["items"], want["items"]):
+        why = "inputs differ from the baseline's: nothing to pair"
+    elif any(not isinstance(it.get("labels"), list) for it in got["items"]):
+        why = "the run's result has no labels"
+    if why:
+        return Check(title, None, None, "report only", SKIP, why), None
+    sig = paired_bootstrap(
+        [it["labels"] for it in got["items"]],
+        [it["scores"] for it in got["items"]],
+        [it["scores"] for it in want["items"]],
+        t,
+    )
+    detail = f"{sig.summary()} ({sig.level:.0%} interval, {sig.resamples} resamples of {sig.queries} queries)"
+    return Check(title, sig.verdict, "-", "report only", INFO, detail), sig.as_dict()
 
 
 def _rel_sigma(spread: dict[str, float], kind: str, want: float) -> float | None:
@@ -342,6 +373,10 @@ def compare(run: RunArtifacts, baseline: dict[str, Any], baseline_name: str = "b
             )
             continue
         result.checks.extend(_check_evaluation(name, got, want, bands, spread))
+        check, significance = _check_significance(name, got, want)
+        result.checks.append(check)
+        if significance is not None:
+            result.significance[name] = significance
     result.checks.extend(_check_losses(run, baseline, bands, spread))
     result.checks.append(_check_time(run, baseline, bands))
     result.checks.extend(_check_setup(run, baseline))

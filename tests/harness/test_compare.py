@@ -24,7 +24,17 @@ def _status(comparison, prefix):
 def test_identical_run_passes_every_check(tmp_path, baseline):
     result = compare(load_run(make_run(tmp_path / "same")), baseline)
     assert result.ok, [c for c in result.checks if c.status == FAIL]
-    assert {c.status for c in result.checks if not c.name.startswith("setup: ")} == {PASS}
+    judged = [c for c in result.checks if not c.name.startswith("setup: ") and "paired bootstrap" not in c.name]
+    assert {c.status for c in judged} == {PASS}
+    noise = next(c for c in result.checks if "paired bootstrap" in c.name)
+    assert (noise.name, noise.status, noise.obtained) == (
+        "easy.json: change at 0.3 (paired bootstrap)",
+        INFO,
+        "within noise",
+    )
+    assert noise.detail.startswith("ΔF2.5 +0.0000 [+0.0000, +0.0000];")
+    assert noise.detail.endswith("(95% interval, 2000 resamples of 2 queries)")
+    assert result.as_dict()["significance"]["easy.json"]["verdict"] == "within noise"
     setup = {c.name: (c.status, c.detail) for c in result.checks if c.name.startswith("setup: ")}
     assert set(setup) == {
         f"setup: {k}" for k in ("device", "precision", "package versions", "config", "training data", "code")
@@ -111,6 +121,26 @@ def test_score_drift_fails_and_names_the_worst(tmp_path, baseline):
     check = next(c for c in result.checks if "per-context scores" in c.name)
     assert check.status == FAIL and check.obtained == pytest.approx(0.06)
     assert "item 1 ctx 0: 0.2100 vs 0.1500" in check.detail
+
+
+def test_significance_row_calls_a_large_change_significant_and_never_fails(tmp_path, baseline):
+    items = ITEMS * 30  # 60 queries, so that resampling them can tell a change from noise
+    base = capture(load_run(make_run(tmp_path / "base60", items=items, scores=SCORES * 30)))
+    lost = [[0.8, 0.25, 0.05], [0.15, 0.09]] * 30  # every q2 loses its only relevant context
+    result = compare(load_run(make_run(tmp_path / "lost", items=items, scores=lost)), base)
+    row = next(c for c in result.checks if "paired bootstrap" in c.name)
+    assert (row.status, row.obtained) == (INFO, "significant")
+    sig = result.as_dict()["significance"]["easy.json"]
+    assert sig["fn"]["delta"] == 30 and sig["changed"] == ["f2_5", "recall", "fn"] and sig["queries"] == 60
+    shuffled = [
+        dict(it, query=f"other {i}")
+        for i, it in enumerate(load_run(tmp_path / "lost").evaluations["easy.json"]["items"])
+    ]
+    (tmp_path / "lost" / "eval" / "easy.json").write_text(
+        json.dumps({**load_run(tmp_path / "lost").evaluations["easy.json"], "items": shuffled})
+    )
+    row = next(c for c in compare(load_run(tmp_path / "lost"), base).checks if "paired bootstrap" in c.name)
+    assert (row.status, row.detail) == (SKIP, "inputs differ from the baseline's: nothing to pair")
 
 
 def test_counts_best_threshold_and_recall_can_fail(tmp_path, baseline):
@@ -201,6 +231,9 @@ def test_seed_baseline_checks_the_acceptance_list(tmp_path):
     statuses = {c.name: c.status for c in comparison.checks}
     assert statuses["pruning_data_ja_v3.json: per-context scores"] == SKIP
     assert statuses["pruning_data_ja_v3.json: threshold pattern (max cell Δ)"] == INFO
+    noise = next(c for c in comparison.checks if "paired bootstrap" in c.name)
+    assert (noise.status, noise.detail) == (SKIP, "baseline has no per-context scores to pair with")
+    assert comparison.as_dict()["significance"] == {}
     # FN 8 is outside 5 ± 2
     bad = copy.deepcopy(rows)
     bad[2].update(tp=683, fn=8)
