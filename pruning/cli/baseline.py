@@ -1,8 +1,9 @@
 """`pruning-baseline capture RUN_DIR -o BASELINE.json`, `pruning-baseline calibrate RUN_DIR RUN_DIR RUN_DIR ... -o
 BASELINE.json` (bands from the spread of repeated runs; docs/harness-power.md) and `pruning-baseline compare RUN_DIR
-BASELINE`.
+BASELINE [--report FILE]` and `pruning-baseline report RUN_DIR BASELINE -o report.html`.
 
-compare prints the pass/fail table (for nightly logs) and exits 1 when a check fails, 2 on bad input.
+compare prints the pass/fail table (for nightly logs) and exits 1 when a check fails, 2 on bad input. report
+writes the page (docs/report.md) and prints its verdict; it exits 0 once the page is written, whatever the verdict.
 BASELINE is a captured JSON or the seed YAML (baselines/seed_jpre-xs-minimal_20250730.yaml).
 """
 
@@ -40,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("baseline", type=Path)
     cmp_.add_argument("--format", choices=("text", "json"), default="text")
     cmp_.add_argument("--output-json", type=Path, help="also write the structured result here")
+    cmp_.add_argument("--report", type=Path, metavar="FILE", help="also write the report page (HTML) here")
+    rep = sub.add_parser(
+        "report", help="write the report page: verdict, checks, curves, significance, drifting contexts, setup"
+    )
+    rep.add_argument("run_dir", type=Path)
+    rep.add_argument("baseline", type=Path)
+    rep.add_argument("-o", "--output", type=Path, required=True, help="HTML file to write")
     return parser
 
 
@@ -70,7 +78,16 @@ def _main(argv: Sequence[str] | None) -> int:
             f"{len(baseline['eval_trajectory'])} eval points"
         )
         return 0
-    result = compare(run, load_baseline(args.baseline), str(args.baseline))
+    baseline = load_baseline(args.baseline)
+    result = compare(run, baseline, str(args.baseline))
+    page = args.output if args.command == "report" else args.report
+    if page:
+        from pruning.harness.report_page import verdict_sentence, write_report
+
+        write_report(run, baseline, result, page)
+        if args.command == "report":
+            print(f"wrote {page}\n{verdict_sentence(result)}")
+            return 0
     if args.output_json:
         write_output(args.output_json, json.dumps(result.as_dict(), indent=1, default=str) + "\n")
     print(json.dumps(result.as_dict(), indent=1, default=str) if args.format == "json" else render_table(result))

@@ -40,6 +40,7 @@ def make_run(
     items=ITEMS,
     best_by="f2_5",
     setup=SETUP,
+    data="data/easy.json",
 ) -> Path:
     root.mkdir(parents=True)
     (root / "eval").mkdir()
@@ -59,6 +60,6 @@ def make_run(
     ]
     (root / "run_summary.json").write_text(json.dumps(summary))
     (root / "log_history.json").write_text(json.dumps(history))
-    result = build_result("data/easy.json", items, scores, [0.1, 0.2, 0.3, 0.5, 0.7], best_by=best_by)
+    result = build_result(data, items, scores, [0.1, 0.2, 0.3, 0.5, 0.7], best_by=best_by)
     (root / "eval" / "easy.json").write_text(json.dumps(result))
     return root
