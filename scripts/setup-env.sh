@@ -10,3 +10,9 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "torch==${TORCH_VERSION:-2.13.0}"
 .venv/bin/python -m pip install -q -e ".[test,lint]"
+# The report page's browser test (tests/harness/test_report_browser.py) needs headless Chromium: install Debian's
+# where this runs as root with apt-get; elsewhere the test skips and says how (scripts/test.sh makes it fail instead).
+if ! command -v chromium-headless-shell >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell >/dev/null) ||
+    echo "setup-env: could not install chromium-headless-shell; the report's browser test will say so" >&2
+fi

@@ -11,6 +11,8 @@ bash scripts/setup-env.sh
 # The tests that read ../shared (the QA corpora) fail rather than skip when it is missing: CI has it beside
 # the clone, and a skipped cpu_e2e tier would otherwise pass without checking anything.
 export PRUNING_REQUIRE_SHARED="${PRUNING_REQUIRE_SHARED:-1}"
+# and the report page's browser test fails rather than skips without Chromium (setup-env.sh installs it)
+export PRUNING_REQUIRE_BROWSER="${PRUNING_REQUIRE_BROWSER:-1}"
 set +e
 .venv/bin/python -m pytest -m "unit or slow or cpu_e2e" --durations=15 "$@"
 rc=$?

@@ -11,8 +11,9 @@ from pruning.cli.exec import main as exec_main
 from pruning.config import load_config
 from pruning.harness.artefacts import load_run
 from pruning.harness.baseline import Bands, capture, load_baseline
-from pruning.harness.compare import compare
+from pruning.harness.compare import Comparison, compare
 from pruning.harness.render import render_table
+from pruning.harness.report_page import write_report
 from pruning.train.run import train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +45,18 @@ def evaluate(run_dir: Path, data: Path, *extra: str, thresholds: list[str] = SEE
     return json.loads(out.read_text(encoding="utf-8"))
 
 
+REPORT_NAME = "report.html"
+
+
+def compare_and_report(run_dir: Path, baseline: dict, baseline_name: str) -> tuple[Comparison, str]:
+    """Compare a run with a baseline and write the report page beside the run: the comparison, and the table to
+    print or fail with, which ends with where the page is."""
+    run = load_run(run_dir)
+    comparison = compare(run, baseline, baseline_name)
+    page = write_report(run, baseline, comparison, run_dir / REPORT_NAME)
+    return comparison, f"{render_table(comparison)}\nreport: {page}"
+
+
 def check_captured_baseline(run_dir: Path, path: Path, bands: Bands, force: bool, captured_from: str) -> None:
     """The checking engine over a whole run against a baseline captured from an earlier run.
 
@@ -63,13 +76,13 @@ def check_captured_baseline(run_dir: Path, path: Path, bands: Bands, force: bool
         calibrated = "calibration" in baseline
         if not calibrated:
             baseline["bands"] = vars(bands)
-        comparison = compare(run, baseline, str(path.relative_to(ROOT)))
-        print(render_table(comparison))
+        comparison, table = compare_and_report(run_dir, baseline, str(path.relative_to(ROOT)))
+        print(table)
         if calibrated:
             if comparison.ok:
                 return
-            hint = "; it is calibrated: recalibrate it (docs/harness-power.md), --force-regen does not" if force else ""
-            pytest.fail(f"\n{render_table(comparison)}{hint}")
+            hint = "\nit is calibrated: recalibrate it (docs/harness-power.md), --force-regen does not" if force else ""
+            pytest.fail(f"\n{table}{hint}")
         stale = [k for k, v in fresh.items() if v is not None and baseline.get(k) is None]
         if comparison.ok and not (force and stale):
             return
@@ -78,4 +91,4 @@ def check_captured_baseline(run_dir: Path, path: Path, bands: Bands, force: bool
         fresh["captured_from"] = captured_from
         path.write_text(json.dumps(fresh, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         pytest.fail(f"{'regenerated' if comparison else 'captured'} {path.relative_to(ROOT)}: review it and rerun")
-    pytest.fail("\n" + render_table(comparison))
+    pytest.fail("\n" + table)

@@ -27,12 +27,9 @@ from pathlib import Path
 import pytest
 
 from pruning.evaluate.seed_baseline import load_seed_baseline
-from pruning.harness.artefacts import load_run
 from pruning.harness.baseline import Bands, baseline_from_seed
-from pruning.harness.compare import compare
-from pruning.harness.render import render_table
 
-from .helpers import CONFIG_DIR, EVAL_FILES, ROOT, check_captured_baseline, evaluate, train_run
+from .helpers import CONFIG_DIR, EVAL_FILES, ROOT, check_captured_baseline, compare_and_report, evaluate, train_run
 
 pytestmark = pytest.mark.gpu_e2e
 
@@ -122,9 +119,9 @@ def test_seed_reproduction(tmp_path_factory):
     assert summary["resolved"]["compat"] == "reference"
     evaluate(run_dir, EVAL_FILES["ja_v3"], "--input-format", "seed", "--ranges", "reference")
     seed = load_seed_baseline()
-    comparison = compare(load_run(run_dir), baseline_from_seed(seed), str(seed.path))
-    print(render_table(comparison))
-    assert comparison.ok, "\n" + render_table(comparison)
+    comparison, table = compare_and_report(run_dir, baseline_from_seed(seed), str(seed.path))
+    print(table)
+    assert comparison.ok, "\n" + table
 
 
 def test_corrected_pipeline(tmp_path_factory, request):

@@ -5,8 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
+
+from pruning.cli.exec import main as exec_main
+from pruning.config import load_config
 from pruning.data.eval_files import EvalItem
+from pruning.data.synthetic import make_rows
 from pruning.evaluate.report import build_result
+from pruning.train.run import train
+
+EASY = Path(__file__).resolve().parents[2] / "pruning-config" / "pruning_data_easy_ja.json"
 
 ITEMS = [
     EvalItem("q1", ["a", "b", "c"], [1, 0, 0]),
@@ -63,3 +71,46 @@ def make_run(
     result = build_result(data, items, scores, [0.1, 0.2, 0.3, 0.5, 0.7], best_by=best_by)
     (root / "eval" / "easy.json").write_text(json.dumps(result))
     return root
+
+
+def tiny_data(root: Path) -> Path:
+    """Synthetic training rows for tiny runs: 32 train, 8 validation."""
+    root.mkdir(parents=True)
+    for split, n, seed in (("train", 32, 0), ("validation", 8, 1)):
+        rows = make_rows(n, k=2, seed=seed)
+        (root / f"{split}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return root
+
+
+def tiny_run(root: Path, backbone: Path, data: Path, name: str, seed: int, eval_file: Path = EASY, **training) -> Path:
+    """A real run: the tiny BERT trained for 4 steps (evaluating twice), then `eval_file` scored by pruning-exec."""
+    run_dir = root / name
+    cfg = {
+        "model_args": {
+            "model_name_or_path": str(backbone),
+            "max_length": 64,
+            "config_overrides": {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0},
+        },
+        "data_args": {"train_files": [str(data / "train.jsonl")], "validation_files": [str(data / "validation.jsonl")]},
+        "training_args": {
+            "output_dir": str(run_dir),
+            "seed": seed,
+            "learning_rate": 5e-3,
+            "per_device_train_batch_size": 8,
+            "per_device_eval_batch_size": 8,
+            "max_steps": 4,
+            "eval_strategy": "steps",
+            "eval_steps": 2,
+            "logging_steps": 1,
+            "save_strategy": "no",
+            "report_to": "none",
+            **training,
+        },
+    }
+    path = root / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    train(load_config(path), progress=False)
+    out = run_dir / "eval" / f"{eval_file.stem}.json"
+    argv = ["-m", str(run_dir / "final_model"), "-j", str(eval_file), "--output-json", str(out), "--no-progress"]
+    assert exec_main([*argv, "--thresholds", "0.3", "0.4", "0.5", "0.6", "0.7"]) == 0
+    return run_dir

@@ -7,68 +7,23 @@ where it came from. A rerun of seed 1 matches run 1 exactly, so it passes too.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-import yaml
 
 from pruning.cli.baseline import main as baseline_main
-from pruning.cli.exec import main as exec_main
-from pruning.config import load_config
-from pruning.data.synthetic import make_rows
 from pruning.harness.artefacts import load_run
 from pruning.harness.baseline import load_baseline
 from pruning.harness.calibrate import CALIBRATION_FLOORS
 from pruning.harness.compare import FAIL, compare
-from pruning.train.run import train
+from tests.harness.helpers import tiny_data, tiny_run
 
 pytestmark = pytest.mark.slow
-
-EASY = Path(__file__).resolve().parents[2] / "pruning-config" / "pruning_data_easy_ja.json"
-
-
-def _tiny_run(root: Path, backbone: Path, data: Path, name: str, seed: int) -> Path:
-    run_dir = root / name
-    cfg = {
-        "model_args": {
-            "model_name_or_path": str(backbone),
-            "max_length": 64,
-            "config_overrides": {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0},
-        },
-        "data_args": {"train_files": [str(data / "train.jsonl")], "validation_files": [str(data / "validation.jsonl")]},
-        "training_args": {
-            "output_dir": str(run_dir),
-            "seed": seed,
-            "learning_rate": 5e-3,
-            "per_device_train_batch_size": 8,
-            "per_device_eval_batch_size": 8,
-            "max_steps": 4,
-            "eval_strategy": "steps",
-            "eval_steps": 2,
-            "logging_steps": 1,
-            "save_strategy": "no",
-            "report_to": "none",
-        },
-    }
-    path = root / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    train(load_config(path), progress=False)
-    out = run_dir / "eval" / "easy.json"
-    argv = ["-m", str(run_dir / "final_model"), "-j", str(EASY), "--output-json", str(out), "--no-progress"]
-    assert exec_main([*argv, "--thresholds", "0.3", "0.4", "0.5", "0.6", "0.7"]) == 0
-    return run_dir
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, tiny_backbone_dir):
     root = tmp_path_factory.mktemp("calibrate")
-    data = root / "data"
-    data.mkdir()
-    for split, n, seed in (("train", 32, 0), ("validation", 8, 1)):
-        rows = make_rows(n, k=2, seed=seed)
-        (data / f"{split}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    return root, [_tiny_run(root, tiny_backbone_dir, data, f"seed{s}", s) for s in (1, 2, 3)], (tiny_backbone_dir, data)
+    data = tiny_data(root / "data")
+    return root, [tiny_run(root, tiny_backbone_dir, data, f"seed{s}", s) for s in (1, 2, 3)], (tiny_backbone_dir, data)
 
 
 def test_calibrated_baseline_from_three_seeds_passes_its_runs(runs, capsys):
@@ -89,7 +44,7 @@ def test_calibrated_baseline_from_three_seeds_passes_its_runs(runs, capsys):
         assert result.ok, [c for c in result.checks if c.status == FAIL]
         scores = next(c for c in result.checks if "per-context scores" in c.name)
         assert " σ)" in scores.detail
-    rerun = _tiny_run(root, backbone, data, "seed1-again", 1)
+    rerun = tiny_run(root, backbone, data, "seed1-again", 1)
     assert compare(load_run(rerun), baseline, str(out)).ok
     assert baseline_main(["compare", str(rerun), str(out)]) == 0
     assert "σ)" in capsys.readouterr().out
