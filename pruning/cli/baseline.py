@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("run_dir", type=Path)
     rep.add_argument("baseline", type=Path)
     rep.add_argument("-o", "--output", type=Path, required=True, help="HTML file to write")
+    his = sub.add_parser("history", help="draw a history ledger's key metrics over the nights and flag slow drift")
+    his.add_argument("ledger", type=Path, help="the JSON Lines file PRUNING_HISTORY appends to")
+    his.add_argument("-o", "--output", type=Path, required=True, help="trend.html or trend.png")
+    his.add_argument("--run-length", type=int, default=5, help="nights on one side of the baseline that flag drift")
+    his.add_argument("--fail-on-drift", action="store_true", help="exit 1 when a drift alarm fires")
     return parser
 
 
@@ -69,6 +74,8 @@ def _main(argv: Sequence[str] | None) -> int:
             band = bands.get(kind, bands.get("train_time_abs") if kind == "train_seconds" else None)
             print(f"  {kind}: spread {sigma:.4g} -> band {band:.4g}" if band is not None else f"  {kind}: {sigma:.4g}")
         return 0
+    if args.command == "history":
+        return _history(args)
     run = load_run(args.run_dir)
     if args.command == "capture":
         baseline = capture(run)
@@ -80,18 +87,42 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
     baseline = load_baseline(args.baseline)
     result = compare(run, baseline, str(args.baseline))
-    page = args.output if args.command == "report" else args.report
-    if page:
+    if args.command == "report":
         from pruning.harness.report_page import verdict_sentence, write_report
 
-        write_report(run, baseline, result, page)
-        if args.command == "report":
-            print(f"wrote {page}\n{verdict_sentence(result)}")
-            return 0
+        write_report(run, baseline, result, args.output)
+        print(f"wrote {args.output}\n{verdict_sentence(result)}")
+        return 0
+    if args.report:
+        from pruning.harness.report_page import write_report
+
+        write_report(run, baseline, result, args.report)
+    from pruning.harness.history import append_from_env
+
+    append_from_env(run, result, args.report)
     if args.output_json:
         write_output(args.output_json, json.dumps(result.as_dict(), indent=1, default=str) + "\n")
     print(json.dumps(result.as_dict(), indent=1, default=str) if args.format == "json" else render_table(result))
     return 0 if result.ok else 1
+
+
+def _history(args: argparse.Namespace) -> int:
+    from pruning.errors import PruningError
+    from pruning.harness.history import read
+    from pruning.harness.trend_page import render
+
+    if args.run_length < 2:
+        raise PruningError(f"--run-length: need at least 2 nights, got {args.run_length}")
+    ledger = read(args.ledger)
+    for number, why in ledger.skipped:
+        print(f"{args.ledger}: line {number} skipped: {why}")
+    path, alarms = render(ledger, args.output, args.run_length)
+    print(f"wrote {path}: {len(ledger.entries)} nights")
+    for alarm in alarms:
+        print(f"DRIFT {alarm.metric}: {alarm.rule}: {alarm.detail}")
+    if not alarms:
+        print("no drift alarm")
+    return 1 if alarms and args.fail_on_drift else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

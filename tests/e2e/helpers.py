@@ -12,6 +12,7 @@ from pruning.config import load_config
 from pruning.harness.artefacts import load_run
 from pruning.harness.baseline import Bands, capture, load_baseline
 from pruning.harness.compare import Comparison, compare
+from pruning.harness.history import append_from_env
 from pruning.harness.render import render_table
 from pruning.harness.report_page import write_report
 from pruning.train.run import train
@@ -49,11 +50,12 @@ REPORT_NAME = "report.html"
 
 
 def compare_and_report(run_dir: Path, baseline: dict, baseline_name: str) -> tuple[Comparison, str]:
-    """Compare a run with a baseline and write the report page beside the run: the comparison, and the table to
-    print or fail with, which ends with where the page is."""
+    """Compare a run with a baseline, write the report page beside the run and, with PRUNING_HISTORY set, append
+    the comparison to that ledger: the comparison, and the table to print or fail with, ending with the page."""
     run = load_run(run_dir)
     comparison = compare(run, baseline, baseline_name)
     page = write_report(run, baseline, comparison, run_dir / REPORT_NAME)
+    append_from_env(run, comparison, page)
     return comparison, f"{render_table(comparison)}\nreport: {page}"
 
 
