@@ -1,9 +1,12 @@
 """`pruning-baseline capture RUN_DIR -o BASELINE.json`, `pruning-baseline calibrate RUN_DIR RUN_DIR RUN_DIR ... -o
 BASELINE.json` (bands from the spread of repeated runs; docs/harness-power.md) and `pruning-baseline compare RUN_DIR
-BASELINE [--report FILE]` and `pruning-baseline report RUN_DIR BASELINE -o report.html`.
+BASELINE [--report FILE]`, `pruning-baseline report RUN_DIR BASELINE -o report.html`, `pruning-baseline history
+LEDGER -o trend.html` and `pruning-baseline bisect --good REV --bad REV [--tier T | --test NODEID]` (docs/nightly.md).
 
 compare prints the pass/fail table (for nightly logs) and exits 1 when a check fails, 2 on bad input. report
 writes the page (docs/report.md) and prints its verdict; it exits 0 once the page is written, whatever the verdict.
+history exits 0 (1 with --fail-on-drift when a drift alarm fires); bisect exits 0 when it names the first bad
+commit, 1 when skipped commits hide it, 2 on bad input or when --good fails or --bad passes the check.
 BASELINE is a captured JSON or the seed YAML (baselines/seed_jpre-xs-minimal_20250730.yaml).
 """
 
@@ -53,7 +56,45 @@ def build_parser() -> argparse.ArgumentParser:
     his.add_argument("-o", "--output", type=Path, required=True, help="trend.html or trend.png")
     his.add_argument("--run-length", type=int, default=5, help="nights on one side of the baseline that flag drift")
     his.add_argument("--fail-on-drift", action="store_true", help="exit 1 when a drift alarm fires")
+    bis = sub.add_parser("bisect", help="find the first commit at which a check fails (git bisect in a temp worktree)")
+    bis.add_argument("--good", required=True, help="a revision at which the check passes")
+    bis.add_argument("--bad", required=True, help="a later revision at which it fails")
+    which = bis.add_mutually_exclusive_group()
+    which.add_argument("--tier", choices=("unit", "slow", "cpu_e2e", "gpu_e2e"), help="the oracle: a test tier")
+    which.add_argument("--test", action="append", metavar="NODEID", help="the oracle: a pytest node id (repeatable)")
+    bis.add_argument("--baseline", type=Path, help="use this file of the checkout (as it is now) at every commit")
+    bis.add_argument("--timeout", type=float, help="seconds per commit; a commit that runs longer is skipped")
+    bis.add_argument("--report", type=Path, help="where to copy the first bad commit's report page")
     return parser
+
+
+def _bisect(args: argparse.Namespace) -> int:
+    from pruning.errors import PruningError
+    from pruning.harness.bisect import bisect, describe, repo_root
+
+    repo = repo_root(Path.cwd())
+    if args.timeout is not None and not args.timeout > 0:
+        raise PruningError(f"--timeout: must be a positive number of seconds, got {args.timeout:g}")
+    tier = None if args.test else (args.tier or "cpu_e2e")
+    oracle = f"-m {tier}" if tier else " ".join(args.test)
+    print(f"bisecting {args.good}..{args.bad} in a temporary worktree; oracle: pytest {oracle}")
+    result = bisect(repo, args.good, args.bad, tier, args.test, args.baseline, args.timeout, args.report)
+    tested = len(result.steps)
+    for step in result.skipped:
+        print(f"skipped {step.commit[:10]}: {step.reason}")
+    if result.first_bad is None:
+        print(f"undecided after {tested} commits tested: skipped commits hide the first bad one; it is one of:")
+        for commit in result.candidates:
+            c = describe(repo, commit)
+            print(f"  {c['commit'][:10]} {c['date']} {c['subject']}")
+        return 1
+    c = describe(repo, result.first_bad)
+    print(f"first bad commit: {c['commit']}\n  {c['subject']}\n  authored {c['date']}")
+    print(f"{tested} commits tested ({len(result.skipped)} skipped)")
+    print(f"report: {result.report}" if result.report else f"report: none ({result.report_note})")
+    if result.report and result.report_note:
+        print(result.report_note)
+    return 0
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -76,6 +117,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
     if args.command == "history":
         return _history(args)
+    if args.command == "bisect":
+        return _bisect(args)
     run = load_run(args.run_dir)
     if args.command == "capture":
         baseline = capture(run)

@@ -114,3 +114,28 @@ def tiny_run(root: Path, backbone: Path, data: Path, name: str, seed: int, eval_
     argv = ["-m", str(run_dir / "final_model"), "-j", str(eval_file), "--output-json", str(out), "--no-progress"]
     assert exec_main([*argv, "--thresholds", "0.3", "0.4", "0.5", "0.6", "0.7"]) == 0
     return run_dir
+
+
+def char_backbone(path: Path) -> Path:
+    """A random 2-layer BERT over the character tokenizer, the same in every process (the Unigram-trained tiny
+    tokenizer need not be), saved with its tokenizer."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from tests.conftest import build_char_tokenizer
+
+    tokenizer = build_char_tokenizer()
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        num_labels=1,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    BertForSequenceClassification(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
