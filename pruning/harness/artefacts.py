@@ -92,9 +92,11 @@ def _check_setup_shape(record: dict[str, Any], where: str) -> None:
     if code is not None and not (isinstance(code, dict) and isinstance(code.get("commit"), str | None)):
         raise PruningError(f"{where}: field 'code' must be {{'commit': sha, 'dirty': bool}} or null")
     config = record.get("config") or {}
-    bad = [k for k, v in config.items() if v is not None and not isinstance(v, dict)]
+    # the argument groups are objects; the top-level `compat` preset is a name
+    bad = [k for k, v in config.items() if v is not None and not isinstance(v, str if k == "compat" else dict)]
     if bad:
-        raise PruningError(f"{where}: field 'config.{bad[0]}' must be an object")
+        kind = "a name" if bad[0] == "compat" else "an object"
+        raise PruningError(f"{where}: field 'config.{bad[0]}' must be {kind}")
     files = record.get("data_files")
     ok = files is None or (
         isinstance(files, dict)

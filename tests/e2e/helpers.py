@@ -49,17 +49,26 @@ def evaluate(run_dir: Path, data: Path, *extra: str, thresholds: list[str] = SEE
 REPORT_NAME = "report.html"
 
 
-def compare_and_report(run_dir: Path, baseline: dict, baseline_name: str) -> tuple[Comparison, str]:
+def shown(path: Path) -> str:
+    """A path relative to the repository when it lies inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def compare_and_report(
+    run_dir: Path, baseline: dict, baseline_name: str, report_name: str = REPORT_NAME
+) -> tuple[Comparison, str]:
     """Compare a run with a baseline, write the report page beside the run and, with PRUNING_HISTORY set, append
     the comparison to that ledger: the comparison, and the table to print or fail with, ending with the page."""
     run = load_run(run_dir)
     comparison = compare(run, baseline, baseline_name)
-    page = write_report(run, baseline, comparison, run_dir / REPORT_NAME)
+    page = write_report(run, baseline, comparison, run_dir / report_name)
     append_from_env(run, comparison, page)
     return comparison, f"{render_table(comparison)}\nreport: {page}"
 
 
-def check_captured_baseline(run_dir: Path, path: Path, bands: Bands, force: bool, captured_from: str) -> None:
+def check_captured_baseline(
+    run_dir: Path, path: Path, bands: Bands, force: bool, captured_from: str, report_name: str = REPORT_NAME
+) -> None:
     """The checking engine over a whole run against a baseline captured from an earlier run.
 
     Like pytest-regressions, --force-regen rewrites the baseline only when the run no longer matches it, or when
@@ -78,7 +87,7 @@ def check_captured_baseline(run_dir: Path, path: Path, bands: Bands, force: bool
         calibrated = "calibration" in baseline
         if not calibrated:
             baseline["bands"] = vars(bands)
-        comparison, table = compare_and_report(run_dir, baseline, str(path.relative_to(ROOT)))
+        comparison, table = compare_and_report(run_dir, baseline, shown(path), report_name)
         print(table)
         if calibrated:
             if comparison.ok:
@@ -92,5 +101,5 @@ def check_captured_baseline(run_dir: Path, path: Path, bands: Bands, force: bool
         path.parent.mkdir(parents=True, exist_ok=True)
         fresh["captured_from"] = captured_from
         path.write_text(json.dumps(fresh, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        pytest.fail(f"{'regenerated' if comparison else 'captured'} {path.relative_to(ROOT)}: review it and rerun")
+        pytest.fail(f"{'regenerated' if comparison else 'captured'} {shown(path)}: review it and rerun")
     pytest.fail("\n" + table)

@@ -76,3 +76,16 @@ def test_the_eval_trajectory_holds_only_evaluations(tmp_path):
     trajectory = load_run(run).eval_trajectory()
     assert [p["step"] for p in trajectory] == [5, 10]
     assert trajectory[1] == {"step": 10, "loss": 0.5, "ranking_loss": 0.2, "pruning_loss": 0.45}
+
+
+def test_a_compat_run_loads_and_its_preset_must_be_a_name(tmp_path):
+    """A `compat: reference` config records its preset as a name beside the argument groups (found by the gpu_e2e
+    dry run: such a run could not be compared at all)."""
+    import copy
+
+    setup = copy.deepcopy(SETUP)
+    setup["config"]["compat"] = "reference"
+    assert load_run(make_run(tmp_path / "ref", setup=setup)).summary["config"]["compat"] == "reference"
+    setup["config"]["compat"] = 3
+    with pytest.raises(PruningError, match=r"field 'config.compat' must be a name"):
+        load_run(make_run(tmp_path / "bad", setup=setup))
