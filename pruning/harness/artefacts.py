@@ -107,6 +107,26 @@ def _check_setup_shape(record: dict[str, Any], where: str) -> None:
         raise PruningError(f"{where}: field 'data_files' must map splits to lists of {{'path', 'bytes', 'sha256'}}")
 
 
+def _check_numbers(record: dict[str, Any], where: str) -> None:
+    """The numbers a comparison reads from a run summary or baseline: `seed` an integer, `train_seconds` a number,
+    `final_train` / `final_eval` objects of loss numbers; each may be null (not recorded), never another type."""
+    seed = record.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise PruningError(f"{where}: field 'seed' must be an integer or null, got {seed!r}")
+    seconds = record.get("train_seconds")
+    if seconds is not None and not _is_number(seconds):
+        raise PruningError(f"{where}: field 'train_seconds' must be a number or null, got {seconds!r}")
+    for group in ("final_train", "final_eval"):
+        losses = record.get(group)
+        if losses is None:
+            continue
+        if not isinstance(losses, dict):
+            raise PruningError(f"{where}: field {group!r} must be an object of loss numbers or null, got {losses!r}")
+        for part in LOSS_PARTS:
+            if losses.get(part) is not None and not _is_number(losses[part]):
+                raise PruningError(f"{where}: field '{group}.{part}' must be a number or null, got {losses[part]!r}")
+
+
 def load_run(run_dir: str | Path) -> RunArtifacts:
     """Read run_summary.json, log_history.json and every eval/*.json of a run directory."""
     run_dir = Path(run_dir)
@@ -116,6 +136,7 @@ def load_run(run_dir: str | Path) -> RunArtifacts:
     if not isinstance(summary, dict):
         raise PruningError(f"{run_dir / 'run_summary.json'}: expected an object")
     _check_setup_shape(summary, str(run_dir / "run_summary.json"))
+    _check_numbers(summary, str(run_dir / "run_summary.json"))
     history = _read_json(run_dir / "log_history.json")
     evaluations: dict[str, dict[str, Any]] = {}
     files: dict[str, str] = {}
