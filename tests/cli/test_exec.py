@@ -50,7 +50,12 @@ def test_defaults() -> None:
     assert DEFAULT_THRESHOLDS == (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
     args = build_parser().parse_args(["--scores", "s.json", "-j", "d.json"])
     assert args.thresholds == list(DEFAULT_THRESHOLDS)
-    assert (args.best_by, args.format, args.output_json) == ("f2.5", "text", None)
+    assert (args.best_by, args.format, args.output_json) == (None, "text", None)  # None: f2.5 unless given
+
+
+def test_best_by_defaults_to_f2_5(data: Path, scores: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--scores", str(scores), "-j", str(data), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["best"]["metric"] == "f2_5"
 
 
 def test_markdown_output(data: Path, scores: Path, capsys: pytest.CaptureFixture[str]) -> None:
