@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -329,6 +330,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         if not torch.cuda.is_available():
             logger.warning("bf16/fp16 requested but CUDA is not available: training in fp32 on the CPU")
             training["bf16"] = training["fp16"] = False
+    cpu_for_launched_processes(training)
     try:
         model_args = ModelArgs(**sections["model_args"])
         data_args = DataArgs(**data)
@@ -349,6 +351,21 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
             if value is not None:
                 raise PruningError(f"{path}: {where}: {key!r} needs a validation split (validation_split is null)")
     return RunConfig(model_args, data_args, training_args, path, raw, compat, sources)
+
+
+def cpu_for_launched_processes(training: dict[str, Any]) -> None:
+    """A launcher (torchrun) started several processes on a machine without an accelerator: they can only form a
+    DDP run on the CPU, so `use_cpu` is set (and said) unless the config decides it."""
+    import torch
+
+    launched = os.environ.get("WORLD_SIZE", "1")
+    if not launched.isdigit() or int(launched) <= 1 or "use_cpu" in training:
+        return
+    if not torch.accelerator.is_available():
+        training["use_cpu"] = True
+        logger.info(
+            "launched as %s processes without an accelerator: training_args.use_cpu=true (DDP on the CPU)", launched
+        )
 
 
 def _apply_compat(sections: dict[str, dict[str, Any]], compat: str) -> dict[str, str]:
