@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
 @pytest.mark.unit
 def test_main_sh_stores_the_default_threshold_of_the_model_it_trained():
     main = (ROOT / "scripts" / "main.sh").read_text(encoding="utf-8")
