@@ -50,3 +50,9 @@ def test_the_onnx_check_is_documented_as_the_code_applies_it():
     stated = re.search(r"for the fp32 graph, more than (\S+) apart in token or ranking logits fails the export", api)
     assert stated is not None and float(stated.group(1)) == FP32_TOLERANCE
     assert "the int8 graph's distance is recorded there but bounds nothing" in api
+
+
+@pytest.mark.parametrize("path", DOCS + CONFIGS, ids=lambda p: p.name)
+def test_every_script_named_exists(path):
+    missing = [p for p in re.findall(r"\bscripts/[\w.-]+\.(?:sh|py)\b", _text(path)) if not (ROOT / p).is_file()]
+    assert not missing, f"{path.name} names scripts that do not exist: {missing}"
