@@ -127,6 +127,17 @@ def _check_numbers(record: dict[str, Any], where: str) -> None:
                 raise PruningError(f"{where}: field '{group}.{part}' must be a number or null, got {losses[part]!r}")
 
 
+def _check_history(history: Any, where: str) -> None:
+    """The log entries a comparison reads: a list of objects whose step and eval losses are numbers (or null)."""
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        raise PruningError(f"{where}: expected a list of log objects")
+    for i, entry in enumerate(history):
+        keys = ["step", *(f"eval_{k}" for k in LOSS_PARTS)] if "eval_loss" in entry else []
+        bad = [k for k in keys if entry.get(k) is not None and not _is_number(entry[k])]
+        if bad or (keys and not _is_number(entry.get("step"))):
+            raise PruningError(f"{where}: entry {i}: field {(bad or ['step'])[0]!r} must be a number")
+
+
 def load_run(run_dir: str | Path) -> RunArtifacts:
     """Read run_summary.json, log_history.json and every eval/*.json of a run directory."""
     run_dir = Path(run_dir)
@@ -138,6 +149,7 @@ def load_run(run_dir: str | Path) -> RunArtifacts:
     _check_setup_shape(summary, str(run_dir / "run_summary.json"))
     _check_numbers(summary, str(run_dir / "run_summary.json"))
     history = _read_json(run_dir / "log_history.json")
+    _check_history(history, str(run_dir / "log_history.json"))
     evaluations: dict[str, dict[str, Any]] = {}
     files: dict[str, str] = {}
     for path in sorted((run_dir / EVAL_DIR).glob("*.json")):

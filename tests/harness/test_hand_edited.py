@@ -146,3 +146,21 @@ def test_a_run_without_a_recorded_time_says_so(tmp_path):
     (run / "run_summary.json").write_text(json.dumps(summary))
     row = next(c for c in compare(load_run(run), _baseline()).checks if c.name == "training time (s)")
     assert (row.status, row.detail) == (SKIP, "not recorded: the run's summary has no train_seconds")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda h: h[0].update(eval_loss="0.5"), "entry 0: field 'eval_loss' must be a number"),
+        (lambda h: h[0].update(eval_pruning_loss=[1]), "entry 0: field 'eval_pruning_loss' must be a number"),
+        (lambda h: h[0].pop("step"), "entry 0: field 'step' must be a number"),
+        (lambda h: h.append(3), "expected a list of log objects"),
+    ],
+)
+def test_a_hand_edited_log_history_is_a_named_error(tmp_path, capsys, edit, message):
+    run = _run_from(_baseline(), tmp_path / "run")
+    history = json.loads((run / "log_history.json").read_text())
+    edit(history)
+    (run / "log_history.json").write_text(json.dumps(history))
+    assert main(["compare", str(run), str(CAPTURED)]) == 2
+    assert capsys.readouterr().err == f"error: {run / 'log_history.json'}: {message}\n"
