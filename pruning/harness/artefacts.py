@@ -37,6 +37,9 @@ def _check_result_shape(result: Any, where: str, need_items: bool) -> None:
     if not isinstance(best, dict) or not isinstance(best.get("metric"), str) or not _is_number(best.get("threshold")):
         raise PruningError(f"{where}: field 'best' must be {{'metric': name, 'threshold': number}}, got {best!r}")
     normalize_metric(best["metric"])
+    seen = best.get("seen")  # a calibrated baseline: every best threshold its runs chose
+    if seen is not None and (not isinstance(seen, list) or not seen or not all(_is_number(t) for t in seen)):
+        raise PruningError(f"{where}: field 'best.seen' must be a non-empty list of thresholds, got {seen!r}")
     items = result.get("items")
     if items is None and not need_items:
         return

@@ -186,6 +186,12 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     Bands.from_dict(baseline["bands"], str(path))
     _check_setup_shape(baseline, str(path))
     _check_numbers(baseline, str(path))
+    calibration = baseline.get("calibration")
+    spread = calibration.get("spread") if isinstance(calibration, dict) else None
+    if calibration is not None and (
+        not isinstance(spread, dict) or not all(v is None or _is_number(v) for v in spread.values())
+    ):
+        raise PruningError(f"{path}: field 'calibration.spread' must map band kinds to numbers")
     trajectory = baseline["eval_trajectory"]
     if not isinstance(trajectory, list) or any(
         not isinstance(p, dict)

@@ -164,3 +164,24 @@ def test_a_hand_edited_log_history_is_a_named_error(tmp_path, capsys, edit, mess
     (run / "log_history.json").write_text(json.dumps(history))
     assert main(["compare", str(run), str(CAPTURED)]) == 2
     assert capsys.readouterr().err == f"error: {run / 'log_history.json'}: {message}\n"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda b: b["evaluations"]["easy.json"]["best"].update(seen=["0.3"]), "field 'best.seen' must be"),
+        (lambda b: b["evaluations"]["easy.json"]["best"].update(seen=[]), "field 'best.seen' must be"),
+        (lambda b: b["calibration"]["spread"].update(f2_5="0.01"), "field 'calibration.spread' must map"),
+        (lambda b: b.update(calibration=[]), "field 'calibration.spread' must map"),
+    ],
+)
+def test_a_hand_edited_calibrated_baseline_is_a_named_error(tmp_path, capsys, edit, message):
+    from pruning.harness.calibrate import calibrate
+    from tests.harness.helpers import make_run
+
+    runs = [load_run(make_run(tmp_path / f"r{i}")) for i in range(3)]
+    baseline = calibrate(runs)
+    baseline["evaluations"]["easy.json"]["best"].setdefault("seen", [0.3])
+    edit(baseline)
+    code, _, err = _compare(runs[0].run_dir, baseline, tmp_path, capsys)
+    assert code == 2 and message in err and err.count("\n") == 1, err
