@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
+import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +29,23 @@ from pruning.cache import cache_root
 from pruning.errors import PruningError
 
 logger = logging.getLogger(__name__)
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML as a config file and a command-line override both read it: `2e-3` is a number (YAML 1.2's rule;
+    PyYAML's 1.1 resolver wants a dot, `2.0e-3`, and would hand learning_rate a string)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
+
 
 SECTIONS = ("model_args", "data_args", "training_args")
 COMPAT_KEY = "compat"
@@ -196,7 +215,7 @@ def _parse_value(text: str) -> Any:
             pass
     if text.lower() in ("yes", "no", "on", "off", "y", "n"):
         return text
-    return yaml.safe_load(text) if text else None
+    return _load_yaml(text) if text else None
 
 
 def _type_name(f: dataclasses.Field) -> str:
@@ -217,9 +236,7 @@ def _check_training_types(section: dict[str, Any], where: str) -> None:
             raise PruningError(f"{where}: {key!r} must be an integer, got {value!r}")
         is_float = kind in ("float", "float | None")
         if is_float and isinstance(value, str):
-            raise PruningError(
-                f"{where}: {key!r} must be a number, got the string {value!r} (YAML needs 1.0e-4, not 1e-4)"
-            )
+            raise PruningError(f"{where}: {key!r} must be a number, got the string {value!r} (write it unquoted)")
         if is_float and (not isinstance(value, int | float) or isinstance(value, bool)):
             raise PruningError(f"{where}: {key!r} must be a number, got {value!r}")
 
@@ -259,7 +276,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     """Read, override and validate a run config. Errors name the file, section and key."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = _load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PruningError(f"{path}: no such config file") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -313,6 +330,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         if not torch.cuda.is_available():
             logger.warning("bf16/fp16 requested but CUDA is not available: training in fp32 on the CPU")
             training["bf16"] = training["fp16"] = False
+    cpu_for_launched_processes(training)
     try:
         model_args = ModelArgs(**sections["model_args"])
         data_args = DataArgs(**data)
@@ -333,6 +351,21 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
             if value is not None:
                 raise PruningError(f"{path}: {where}: {key!r} needs a validation split (validation_split is null)")
     return RunConfig(model_args, data_args, training_args, path, raw, compat, sources)
+
+
+def cpu_for_launched_processes(training: dict[str, Any]) -> None:
+    """A launcher (torchrun) started several processes on a machine without an accelerator: they can only form a
+    DDP run on the CPU, so `use_cpu` is set (and said) unless the config decides it."""
+    import torch
+
+    launched = os.environ.get("WORLD_SIZE", "1")
+    if not launched.isdigit() or int(launched) <= 1 or "use_cpu" in training:
+        return
+    if not torch.accelerator.is_available():
+        training["use_cpu"] = True
+        logger.info(
+            "launched as %s processes without an accelerator: training_args.use_cpu=true (DDP on the CPU)", launched
+        )
 
 
 def _apply_compat(sections: dict[str, dict[str, Any]], compat: str) -> dict[str, str]:

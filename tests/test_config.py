@@ -95,8 +95,8 @@ def test_unknown_section_and_bad_types(tmp_path):
     bad = {**BASE, "model_args": {"model_name_or_path": "x", "max_length": "long"}}
     with pytest.raises(PruningError, match="'max_length' must be int"):
         load_config(_write(tmp_path, bad))
-    text_number = {**BASE, "training_args": {"learning_rate": "1e-4"}}
-    with pytest.raises(PruningError, match="'learning_rate' must be a number, got the string '1e-4'"):
+    text_number = {**BASE, "training_args": {"learning_rate": "1e-4x"}}
+    with pytest.raises(PruningError, match="'learning_rate' must be a number, got the string '1e-4x'"):
         load_config(_write(tmp_path, text_number))
     with pytest.raises(PruningError, match="exactly one of 'dataset_name' or 'train_files'"):
         load_config(_write(tmp_path, {**BASE, "data_args": {}}))
@@ -262,12 +262,17 @@ def test_evaluation_keys_without_a_validation_split_are_errors(tmp_path, overrid
         load_config(_write(tmp_path, cfg), [override])
 
 
-def test_yaml_1e_notation_in_a_float_or_none_key_is_named(tmp_path):
-    path = tmp_path / "lr.yaml"  # YAML 1.1 reads 2e-3 (no dot) as a string
+def test_1e_notation_is_a_number_in_the_file_and_on_the_command_line_alike(tmp_path):
+    path = tmp_path / "lr.yaml"  # PyYAML's YAML 1.1 resolver alone reads 2e-3 (no dot) as a string
     path.write_text(
         "model_args: {model_name_or_path: x}\ndata_args: {train_files: [t.jsonl]}\n"
-        "training_args:\n  head_learning_rate: 2e-3\n"
+        "training_args:\n  head_learning_rate: 2e-3\n  learning_rate: 1E-4\n  weight_decay: +5e-1\n"
     )
+    from_file = load_config(path).training
+    assert (from_file.head_learning_rate, from_file.learning_rate, from_file.weight_decay) == (0.002, 1e-4, 0.5)
+    overridden = load_config(path, ["training_args.learning_rate=2e-3", "training_args.head_learning_rate=3e-3"])
+    assert (overridden.training.learning_rate, overridden.training.head_learning_rate) == (0.002, 0.003)
+    path.write_text(path.read_text().replace("2e-3", "'2e-3'"))  # quoted: text, named
     with pytest.raises(PruningError, match=r"'head_learning_rate' must be a number, got the string '2e-3'"):
         load_config(path)
 

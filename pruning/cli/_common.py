@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,7 +33,8 @@ def unit_interval(text: str, what: str) -> float:
 
 
 def run_cli(body: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
-    """Run `body(argv)`; a PruningError becomes one line on stderr and exit status 2, no traceback."""
+    """Run `body(argv)`; a PruningError becomes one line on stderr and exit status 2, no traceback; a closed
+    pipe on stdout ends quietly with 141 (128 + SIGPIPE, what a shell reports for `yes | head`)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return int(body(argv) or 0)
@@ -44,6 +46,19 @@ def run_cli(body: Callable[[Sequence[str] | None], int | None], argv: Sequence[s
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`... | head`): end quietly, as a shell tool does
+        _silence_stdout()
+        return 141
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot raise a second BrokenPipeError."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file behind stdout (a test's capture): nothing will be flushed to it
+        pass
 
 
 def write_output(path: Path, text: str) -> None:

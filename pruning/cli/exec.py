@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--best-by",
         choices=BEST_BY_CHOICES,
-        default="f2.5",
+        default=None,
         help="metric that picks the best threshold; ties go to the lowest threshold (default: f2.5)",
     )
     parser.add_argument(
@@ -274,6 +274,7 @@ def _check_sources(args: argparse.Namespace) -> None:
                 ("--plot", args.plot),
                 ("--min-recall", args.min_recall),
                 ("--diagnose", args.diagnose or None),
+                ("--best-by", args.best_by),
             )
             if value is not None
         ]
@@ -290,6 +291,7 @@ def _run(argv: Sequence[str] | None) -> int:
     if len(set(args.thresholds)) != len(args.thresholds):
         raise PruningError("--thresholds: each threshold may be given only once")
     _check_sources(args)
+    args.best_by = args.best_by or "f2.5"  # None until here: given in the single-example mode, it is an error
     _model_options(args)
     _check_default_options(args)
     if args.query is not None:

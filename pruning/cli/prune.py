@@ -5,7 +5,8 @@ r"""pruning-prune: prune contexts in bulk with a saved pruner, JSON Lines in, JS
 
 Each input line is {"query": str, "context": str} or {"query": str, "sentences": [str, ...]}; other keys are
 passed through. Each output line adds "pruned_context", "reranking_score", "threshold", "sentences" (index, text,
-start, end, score, kept) and "compression". Every line is checked before any output is written: a malformed line
+start, end, score, kept) and "compression"; a "sentences" line also gets "context", the joined text the offsets
+index. Every line is checked before any output is written: a malformed line
 is an error naming its line number and field (exit 2), unless --skip-invalid, which skips, counts and reports.
 """
 
@@ -47,9 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_line(n: int, line: str) -> tuple[dict[str, Any], str, Any]:
-    """One input line → (record, query, context) or a PruningError naming line `n` and the field."""
-    where = f"line {n}"
+def _check_line(n: int, line: str, source: str = "-") -> tuple[dict[str, Any], str, Any]:
+    """One input line → (record, query, context) or a PruningError naming the file, line `n` and the field."""
+    where = f"{'stdin' if source == '-' else source}: line {n}"
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -78,14 +79,17 @@ def _check_line(n: int, line: str) -> tuple[dict[str, Any], str, Any]:
     return record, query, context
 
 
-def read_lines(lines: Sequence[str], skip_invalid: bool) -> tuple[list[tuple[dict[str, Any], str, Any]], list[str]]:
-    """Every non-blank line checked; with skip_invalid the bad ones are returned as messages instead of raised."""
+def read_lines(
+    lines: Sequence[str], skip_invalid: bool, source: str = "-"
+) -> tuple[list[tuple[dict[str, Any], str, Any]], list[str]]:
+    """Every non-blank line of `source` checked; with skip_invalid the bad ones are returned as messages instead of
+    raised."""
     good, bad = [], []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            good.append(_check_line(n, line))
+            good.append(_check_line(n, line, source))
         except PruningError as exc:
             if not skip_invalid:
                 raise
@@ -94,10 +98,11 @@ def read_lines(lines: Sequence[str], skip_invalid: bool) -> tuple[list[tuple[dic
 
 
 def _read_input(source: str) -> list[str]:
+    """The input's lines; a UTF-8 byte-order mark (as Windows tools write) is not part of the first line."""
     if source == "-":
-        return sys.stdin.read().splitlines()
+        return sys.stdin.read().removeprefix("\ufeff").splitlines()
     try:
-        return Path(source).read_text(encoding="utf-8").splitlines()
+        return Path(source).read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise PruningError(f"{source}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -107,6 +112,8 @@ def _read_input(source: str) -> list[str]:
 def _output_record(record: dict[str, Any], result: Any) -> dict[str, Any]:
     out = dict(record)
     full = result.as_dict()
+    if "sentences" in record:  # the sentences' start/end index this joined text, which the input did not hold
+        out["context"] = full["context"]
     out["pruned_context"] = full["pruned_context"]
     out["reranking_score"] = full["reranking_score"]
     out["threshold"] = full["threshold"]
@@ -119,7 +126,7 @@ def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.batch_size < 1:
         raise PruningError(f"--batch-size must be >= 1, got {args.batch_size}")
-    good, bad = read_lines(_read_input(args.input), args.skip_invalid)
+    good, bad = read_lines(_read_input(args.input), args.skip_invalid, args.input)
     for message in bad:
         logger.warning("skipped %s", message)
     if not good:

@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_intermixed_args(argv)  # overrides may follow an option: CONFIG a=b --no-progress c=d
     from pruning.config import load_config
     from pruning.train.distributed import launched_rank
     from pruning.train.run import train

@@ -7,7 +7,7 @@ A row: `query`, `texts` (K passages), `labels` (K), `context_spans` (per passage
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +23,12 @@ REQUIRED_COLUMNS = ("query", "texts", "labels", "context_spans", "context_spans_
 _FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 
 
-def load_splits(args: DataArgs):
-    """Return (train, validation or None) as `datasets.Dataset`, honouring max_*_samples."""
+def load_splits(args: DataArgs, config_file: str | Path | None = None, needs_validation: Sequence[str] = ()):
+    """Return (train, validation or None) as `datasets.Dataset`, honouring max_*_samples.
+
+    `config_file` names the config in errors; `needs_validation` lists the config keys that need a validation
+    split, so that the hint for a missing one also says to remove them.
+    """
     import datasets
 
     if args.dataset_name:
@@ -44,16 +48,17 @@ def load_splits(args: DataArgs):
             loaded = datasets.load_dataset(builder, data_files=files)
         except Exception as exc:
             raise PruningError(f"training files {args.train_files}: could not be read: {exc}") from None
-        where = "training files"
+        where = f"{config_file}: data_args: training files" if config_file else "training files"
     if args.train_split not in loaded:
         raise PruningError(f"{where}: no split {args.train_split!r} (has {sorted(loaded)})")
     train = _take(loaded[args.train_split], args.max_train_samples)
     validation = None
     if args.validation_split:
         if args.validation_split not in loaded:
+            also = f" and remove {' and '.join(needs_validation)} (they need it)" if needs_validation else ""
             raise PruningError(
-                f"{where}: no split {args.validation_split!r} (has {sorted(loaded)}); "
-                "set data_args.validation_split: null to train without evaluation"
+                f"{where}: no split {args.validation_split!r} (has {sorted(loaded)}); give data_args.validation_files, "
+                f"or train without evaluation: set data_args.validation_split: null{also}"
             )
         validation = _take(loaded[args.validation_split], args.max_eval_samples)
     return train, validation

@@ -37,6 +37,9 @@ def _check_result_shape(result: Any, where: str, need_items: bool) -> None:
     if not isinstance(best, dict) or not isinstance(best.get("metric"), str) or not _is_number(best.get("threshold")):
         raise PruningError(f"{where}: field 'best' must be {{'metric': name, 'threshold': number}}, got {best!r}")
     normalize_metric(best["metric"])
+    seen = best.get("seen")  # a calibrated baseline: every best threshold its runs chose
+    if seen is not None and (not isinstance(seen, list) or not seen or not all(_is_number(t) for t in seen)):
+        raise PruningError(f"{where}: field 'best.seen' must be a non-empty list of thresholds, got {seen!r}")
     items = result.get("items")
     if items is None and not need_items:
         return
@@ -109,6 +112,37 @@ def _check_setup_shape(record: dict[str, Any], where: str) -> None:
         raise PruningError(f"{where}: field 'data_files' must map splits to lists of {{'path', 'bytes', 'sha256'}}")
 
 
+def _check_numbers(record: dict[str, Any], where: str) -> None:
+    """The numbers a comparison reads from a run summary or baseline: `seed` an integer, `train_seconds` a number,
+    `final_train` / `final_eval` objects of loss numbers; each may be null (not recorded), never another type."""
+    seed = record.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise PruningError(f"{where}: field 'seed' must be an integer or null, got {seed!r}")
+    seconds = record.get("train_seconds")
+    if seconds is not None and not _is_number(seconds):
+        raise PruningError(f"{where}: field 'train_seconds' must be a number or null, got {seconds!r}")
+    for group in ("final_train", "final_eval"):
+        losses = record.get(group)
+        if losses is None:
+            continue
+        if not isinstance(losses, dict):
+            raise PruningError(f"{where}: field {group!r} must be an object of loss numbers or null, got {losses!r}")
+        for part in LOSS_PARTS:
+            if losses.get(part) is not None and not _is_number(losses[part]):
+                raise PruningError(f"{where}: field '{group}.{part}' must be a number or null, got {losses[part]!r}")
+
+
+def _check_history(history: Any, where: str) -> None:
+    """The log entries a comparison reads: a list of objects whose step and eval losses are numbers (or null)."""
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        raise PruningError(f"{where}: expected a list of log objects")
+    for i, entry in enumerate(history):
+        keys = ["step", *(f"eval_{k}" for k in LOSS_PARTS)] if "eval_loss" in entry else []
+        bad = [k for k in keys if entry.get(k) is not None and not _is_number(entry[k])]
+        if bad or (keys and not _is_number(entry.get("step"))):
+            raise PruningError(f"{where}: entry {i}: field {(bad or ['step'])[0]!r} must be a number")
+
+
 def load_run(run_dir: str | Path) -> RunArtifacts:
     """Read run_summary.json, log_history.json and every eval/*.json of a run directory."""
     run_dir = Path(run_dir)
@@ -118,7 +152,9 @@ def load_run(run_dir: str | Path) -> RunArtifacts:
     if not isinstance(summary, dict):
         raise PruningError(f"{run_dir / 'run_summary.json'}: expected an object")
     _check_setup_shape(summary, str(run_dir / "run_summary.json"))
+    _check_numbers(summary, str(run_dir / "run_summary.json"))
     history = _read_json(run_dir / "log_history.json")
+    _check_history(history, str(run_dir / "log_history.json"))
     evaluations: dict[str, dict[str, Any]] = {}
     files: dict[str, str] = {}
     for path in sorted((run_dir / EVAL_DIR).glob("*.json")):

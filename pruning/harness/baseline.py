@@ -12,6 +12,7 @@ from pruning.evaluate.seed_baseline import SeedBaseline
 from pruning.harness.artefacts import (
     LOSS_PARTS,
     RunArtifacts,
+    _check_numbers,
     _check_result_shape,
     _check_setup_shape,
     _is_number,
@@ -40,6 +41,22 @@ BASELINE_FIELDS = (
     "evaluations",
     "bands",
     "calibration",
+)
+#: The fields a captured or calibrated baseline must hold (null where the run recorded none): a deleted one would
+#: silently check less. `code` may be absent (captured from a run before it was recorded: its row says so).
+REQUIRED_FIELDS = tuple(f for f in BASELINE_FIELDS if f not in ("code", "calibration"))
+#: A seed baseline saved as JSON records only what the user's document holds (the setup rows say so).
+SEED_FIELDS = (
+    "schema_version",
+    "kind",
+    "captured_from",
+    "seed",
+    "train_seconds",
+    "final_train",
+    "final_eval",
+    "eval_trajectory",
+    "evaluations",
+    "bands",
 )
 
 
@@ -111,6 +128,7 @@ def baseline_from_seed(seed: SeedBaseline) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "kind": "seed (the user's recorded numbers)",
         "captured_from": seed.path,
+        "seed": seed.provenance.seed,
         "train_seconds": acc.train_time_s.target,
         "final_train": None,
         "final_eval": None,
@@ -151,9 +169,9 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     baseline = _read_json(path)
     if not isinstance(baseline, dict) or baseline.get("schema_version") != SCHEMA_VERSION:
         raise PruningError(f"{path}: field 'schema_version': expected {SCHEMA_VERSION}")
-    for key in ("evaluations", "bands", "eval_trajectory"):
+    for key in SEED_FIELDS if str(baseline.get("kind", "")).startswith("seed") else REQUIRED_FIELDS:
         if key not in baseline:
-            raise PruningError(f"{path}: field {key!r} missing")
+            raise PruningError(f"{path}: field {key!r} missing (null if the run did not record it)")
     unknown = [key for key in baseline if key not in BASELINE_FIELDS]
     if unknown:
         raise PruningError(
@@ -167,6 +185,13 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
         raise PruningError(f"{path}: field 'bands' must be an object")
     Bands.from_dict(baseline["bands"], str(path))
     _check_setup_shape(baseline, str(path))
+    _check_numbers(baseline, str(path))
+    calibration = baseline.get("calibration")
+    spread = calibration.get("spread") if isinstance(calibration, dict) else None
+    if calibration is not None and (
+        not isinstance(spread, dict) or not all(v is None or _is_number(v) for v in spread.values())
+    ):
+        raise PruningError(f"{path}: field 'calibration.spread' must map band kinds to numbers")
     trajectory = baseline["eval_trajectory"]
     if not isinstance(trajectory, list) or any(
         not isinstance(p, dict)

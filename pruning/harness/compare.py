@@ -231,10 +231,14 @@ def _rel_sigma(spread: dict[str, float], kind: str, want: float) -> float | None
 def _check_losses(run: RunArtifacts, baseline: dict[str, Any], bands: Bands, spread: dict[str, float]) -> list[Check]:
     checks = []
     for group in ("final_train", "final_eval"):
-        want = baseline.get(group) or {}
+        if not baseline.get(group):
+            checks.append(Check(group, None, None, "", SKIP, _not_in(baseline, group)))
+            continue
+        want = baseline[group]
         got = run.summary.get(group) or {}
         for part in ("ranking_loss", "pruning_loss"):
             if want.get(part) is None:
+                checks.append(Check(f"{group} {part}", got.get(part), None, "", SKIP, _not_in(baseline, part)))
                 continue
             tol = _rel_tol(want[part], bands.loss_rel, None)
             value = got.get(part)
@@ -242,7 +246,13 @@ def _check_losses(run: RunArtifacts, baseline: dict[str, Any], bands: Bands, spr
             note = "" if value is None else _sigma_note(value - want[part], _rel_sigma(spread, "loss_rel", want[part]))
             checks.append(Check(f"{group} {part}", value, want[part], _tol_text(tol), status, note))
     got_points = {p["step"]: p for p in run.eval_trajectory()}
+    if not baseline.get("eval_trajectory"):
+        checks.append(Check("eval loss trajectory", None, None, "", SKIP, _not_in(baseline, "eval loss points")))
     for point in baseline.get("eval_trajectory") or []:
+        missing = [part for part in LOSS_PARTS if point.get(part) is None]
+        if missing:
+            name = f"eval {', '.join(missing)} at step {point['step']}"
+            checks.append(Check(name, None, None, "", SKIP, _not_in(baseline, ", ".join(missing))))
         for part in LOSS_PARTS:
             if point.get(part) is None:
                 continue
@@ -263,8 +273,10 @@ def _check_losses(run: RunArtifacts, baseline: dict[str, Any], bands: Bands, spr
 
 def _check_time(run: RunArtifacts, baseline: dict[str, Any], bands: Bands) -> Check:
     want, got = baseline.get("train_seconds"), run.summary.get("train_seconds")
-    if want is None or got is None:
-        return Check("training time (s)", got, want, "", SKIP, "not recorded")
+    if want is None:
+        return Check("training time (s)", got, want, "", SKIP, _not_in(baseline, "train_seconds"))
+    if got is None:
+        return Check("training time (s)", got, want, "", SKIP, "not recorded: the run's summary has no train_seconds")
     limit = _rel_tol(want, bands.train_time_rel, bands.train_time_abs)
     if limit is None:
         return Check("training time (s)", got, want, "report only", INFO)
@@ -318,10 +330,20 @@ def _check_setup(run: RunArtifacts, baseline: dict[str, Any]) -> list[Check]:
     """
     s = run.summary
     checks = []
-    for key in ("device", "precision"):
+    for key in ("device", "precision", "seed"):
         if baseline.get(key) is not None:
             detail = "" if s.get(key) == baseline[key] else "differs"
             checks.append(_setup_check(key, s.get(key), baseline[key], detail))
+    for key, what in _SETUP_FIELDS.items():
+        if baseline.get(key) is None:
+            checks.append(
+                _setup_check(
+                    what,
+                    s.get(key) if key in ("device", "precision", "seed") else None,
+                    detail=_not_in(baseline, key),
+                    status=SKIP,
+                )
+            )
     if isinstance(baseline.get("versions"), dict):
         diff = _differences(s.get("versions") or {}, baseline["versions"])
         checks.append(_setup_check("package versions", "same" if not diff else f"{len(diff)} differ", detail=diff))
@@ -333,7 +355,7 @@ def _check_setup(run: RunArtifacts, baseline: dict[str, Any]) -> list[Check]:
         checks.append(_setup_check("config", "same" if not diff else f"{len(diff)} differ", detail=diff))
     if baseline.get("data_files") is not None:
         checks.append(_data_row(s.get("data_files"), baseline["data_files"]))
-    if "code" in baseline:
+    if baseline.get("code") is not None:
         got = _code_label(s["code"]) if "code" in s else "not recorded"
         detail = _code_detail(s["code"], baseline["code"]) if "code" in s else ""
         checks.append(_setup_check("code", got, _code_label(baseline["code"]), detail))
@@ -354,10 +376,31 @@ def _data_row(got_files: Any, want_files: dict[str, Any]) -> Check:
     return _setup_check("training data", "other files", detail=detail)
 
 
-def _setup_check(what: str, obtained: Any, expected: Any = "-", detail: str | list[str] = "") -> Check:
-    """A report-only `setup:` row; a list detail is joined."""
+def _setup_check(
+    what: str, obtained: Any, expected: Any = "-", detail: str | list[str] = "", status: str = INFO
+) -> Check:
+    """A report-only `setup:` row (or a skipped one: nothing to compare with); a list detail is joined."""
     text = "; ".join(detail) if isinstance(detail, list) else detail
-    return Check(f"setup: {what}", obtained, expected, "report only", INFO, text)
+    return Check(f"setup: {what}", obtained, expected, "report only", status, text)
+
+
+#: Baseline field → its `setup:` row; each row is shown, skipped with the reason when the baseline lacks the field.
+_SETUP_FIELDS = {
+    "device": "device",
+    "precision": "precision",
+    "seed": "seed",
+    "versions": "package versions",
+    "config": "config",
+    "data_files": "training data",
+    "code": "code",
+}
+
+
+def _not_in(baseline: dict[str, Any], what: str) -> str:
+    """Why a check is skipped: the baseline recorded no `what` (a seed baseline: the user's document has none)."""
+    if str(baseline.get("kind", "")).startswith("seed"):
+        return f"not compared: the seed's recorded numbers hold no {what}"
+    return f"not compared: the baseline recorded no {what}"
 
 
 def compare(run: RunArtifacts, baseline: dict[str, Any], baseline_name: str = "baseline") -> Comparison:

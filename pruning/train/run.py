@@ -99,7 +99,12 @@ def train(config: RunConfig, progress: bool = True, resume: str | None = None) -
     if not getattr(tokenizer, "is_fast", False):
         raise PruningError(f"{margs.model_name_or_path!r}: a fast tokenizer (offset mapping) is required")
 
-    train_ds, eval_ds = load_splits(dargs)
+    users = (
+        ("training_args.evals_per_run", targs.evals_per_run),
+        ("data_args.max_eval_samples", dargs.max_eval_samples),
+    )
+    needs = [key for key, value in users if value is not None]  # keys a missing validation split's hint must name
+    train_ds, eval_ds = load_splits(dargs, config.source, needs)
     # recorded now, not after hours of training: the code and files as they were when the run read them
     provenance = {
         "versions": package_versions(),

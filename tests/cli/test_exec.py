@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,7 +51,12 @@ def test_defaults() -> None:
     assert DEFAULT_THRESHOLDS == (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
     args = build_parser().parse_args(["--scores", "s.json", "-j", "d.json"])
     assert args.thresholds == list(DEFAULT_THRESHOLDS)
-    assert (args.best_by, args.format, args.output_json) == ("f2.5", "text", None)
+    assert (args.best_by, args.format, args.output_json) == (None, "text", None)  # None: f2.5 unless given
+
+
+def test_best_by_defaults_to_f2_5(data: Path, scores: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--scores", str(scores), "-j", str(data), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["best"]["metric"] == "f2_5"
 
 
 def test_markdown_output(data: Path, scores: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -260,3 +266,23 @@ def test_broken_pruner_config_is_exit_2(tiny_model_dir, tmp_path, capsys) -> Non
     easy = ROOT / "pruning-config" / "pruning_data_easy_ja.json"
     assert main(["-m", str(broken), "-j", str(easy), "--no-progress"]) == 2
     assert "top level must be an object" in capsys.readouterr().err
+
+
+def _documented_extras(mode: str) -> set[str]:
+    """The extra result keys docs/cli.md lists for a mode ("-m" or "--scores")."""
+    doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    block = doc[doc.index("...extra keys") :]
+    part = block[block.index(f"with {mode}:") :].split(";")[0].split("}")[0]
+    return set(re.findall(r'"(\w+)"', part))
+
+
+BASE_KEYS = {"data", "n_queries", "n_contexts", "n_keep", "thresholds", "best", "items"}
+
+
+def test_the_documented_result_keys_are_the_written_ones(tiny_model_dir, data, scores, tmp_path) -> None:
+    easy = ROOT / "pruning-config" / "pruning_data_easy_ja.json"
+    out = tmp_path / "out.json"
+    assert main(["-m", str(tiny_model_dir), "-j", str(easy), "--output-json", str(out), "--no-progress"]) == 0
+    assert set(json.loads(out.read_text(encoding="utf-8"))) - BASE_KEYS == _documented_extras("-m")
+    assert main(["--scores", str(scores), "-j", str(data), "--output-json", str(out)]) == 0
+    assert set(json.loads(out.read_text(encoding="utf-8"))) - BASE_KEYS == _documented_extras("--scores")

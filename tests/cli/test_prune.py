@@ -36,6 +36,26 @@ def test_file_in_file_out(pruner_dir, tmp_path):
     assert first["pruned_context"] == "".join(kept)  # Japanese: nothing between the sentences
     assert set(first["compression"]) == {"sentences", "characters"}
     assert [s["text"] for s in rows[1]["sentences"]] == LINES[1]["sentences"]
+    # a sentence list: the line gives the joined text its offsets point into
+    joined = rows[1]["context"]
+    assert [joined[s["start"] : s["end"]] for s in rows[1]["sentences"]] == LINES[1]["sentences"]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_line(pruner_dir, tmp_path, monkeypatch, capsys):
+    src = tmp_path / "bom.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + (json.dumps(LINES[0], ensure_ascii=False) + "\n").encode())  # Windows tools
+    assert main(["-m", str(pruner_dir), str(src), "--threshold", "0.0", "--no-progress"]) == 0
+    [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["pruned_context"] == LINES[0]["context"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\ufeff" + json.dumps(LINES[0], ensure_ascii=False) + "\n"))
+    assert main(["-m", str(pruner_dir), "--threshold", "0.0", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["pruned_context"] == LINES[0]["context"]
+
+
+def test_a_line_error_from_stdin_says_stdin(pruner_dir, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"context": "a。"}\n'))
+    assert main(["-m", str(pruner_dir), "--threshold", "0.0", "--no-progress"]) == 2
+    assert capsys.readouterr().err.startswith("error: stdin: line 1: field 'query'")
 
 
 def test_stdin_to_stdout(pruner_dir, monkeypatch, capsys):
@@ -61,7 +81,7 @@ def test_a_malformed_line_is_named_before_any_output(pruner_dir, tmp_path, capsy
     src, out = _write(tmp_path / "in.jsonl", [LINES[0], bad, LINES[1]]), tmp_path / "out.jsonl"
     assert main(["-m", str(pruner_dir), str(src), "-o", str(out), "--threshold", "0.5", "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert message.replace("\\", "") in err.replace("\\", "") or pytest.fail(err)
+    assert f"error: {src}: {message}".replace("\\", "") in err.replace("\\", "") or pytest.fail(err)
     assert "Traceback" not in err and not out.exists()
 
 
@@ -69,7 +89,9 @@ def test_skip_invalid_counts_and_reports(pruner_dir, tmp_path, capsys, caplog):
     src = _write(tmp_path / "in.jsonl", [LINES[0], "{broken", LINES[1], {"query": ""}])
     assert main(["-m", str(pruner_dir), str(src), "--threshold", "0.5", "--skip-invalid", "--no-progress"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
-    assert "skipped line 2: invalid JSON" in caplog.text and "skipped line 4: field 'query'" in caplog.text
+    assert (
+        f"skipped {src}: line 2: invalid JSON" in caplog.text and f"skipped {src}: line 4: field 'query'" in caplog.text
+    )
     assert "2 invalid lines skipped" in caplog.text
 
 

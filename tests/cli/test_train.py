@@ -62,3 +62,33 @@ def test_resume_problems_exit_2_with_one_line(tmp_path, capsys):
     assert "--resume latest needs training_args.output_dir" in capsys.readouterr().err
     assert main([config, "--resume"]) == 2
     assert "expected one argument" in capsys.readouterr().err
+
+
+def test_overrides_may_come_after_an_option(monkeypatch, capsys):
+    from pruning.errors import PruningError
+
+    seen = []
+
+    def load_config(path, overrides):
+        seen.append((path, overrides))
+        raise PruningError("stop here")
+
+    monkeypatch.setattr("pruning.config.load_config", load_config)
+    argv = [
+        "c.yaml",
+        "training_args.seed=7",
+        "--no-progress",
+        "training_args.max_steps=5",
+        "--resume",
+        "x",
+        "compat=none",
+    ]
+    assert main(argv) == 2
+    assert seen == [("c.yaml", ["training_args.seed=7", "training_args.max_steps=5", "compat=none"])]
+
+
+def test_an_override_after_an_option_reaches_the_config(capsys):
+    config = ROOT / "pruning-config" / "tiny-offline.yaml"
+    # the second override is read: its unknown key is the error (before, argparse rejected it as unrecognised)
+    assert main([str(config), "training_args.seed=7", "--no-progress", "training_args.sed=1"]) == 2
+    assert "unknown key 'sed'" in capsys.readouterr().err

@@ -182,6 +182,8 @@ def test_single_example_mode_prints_a_line_per_threshold(char_model_dir, capsys,
     [
         (["-j", "x.json"], "exclude each other"),
         (["--diagnose"], "--diagnose needs labels"),
+        (["--best-by", "f1"], "--best-by needs labels: it applies to -j, not to the single-example mode"),
+        (["--best-by", "f2.5"], "--best-by needs labels"),  # even the default's name: it would do nothing
         (["--format", "markdown"], "--format markdown applies to -j"),
     ],
 )

@@ -37,7 +37,7 @@ def test_identical_run_passes_every_check(tmp_path, baseline):
     assert result.as_dict()["significance"]["easy.json"]["verdict"] == "within noise"
     setup = {c.name: (c.status, c.detail) for c in result.checks if c.name.startswith("setup: ")}
     assert set(setup) == {
-        f"setup: {k}" for k in ("device", "precision", "package versions", "config", "training data", "code")
+        f"setup: {k}" for k in ("device", "precision", "seed", "package versions", "config", "training data", "code")
     }
     assert set(setup.values()) == {(INFO, "")}
     assert len(baseline["eval_trajectory"]) == 2  # the repeated final point is kept once
@@ -68,12 +68,16 @@ def test_setup_differences_are_reported_not_judged(tmp_path, baseline):
     assert data.obtained == "other files" and data.detail.startswith("differs: the train files' SHA-256 changed")
 
 
-def test_a_run_from_before_provenance_gets_no_code_or_data_row(tmp_path):
+def test_a_run_from_before_provenance_gets_skipped_code_and_data_rows(tmp_path):
     old = {k: v for k, v in SETUP.items() if k not in ("code", "data_files")}
     baseline = capture(load_run(make_run(tmp_path / "old", setup=old)))
     assert "code" not in baseline and baseline["data_files"] is None
-    names = [c.name for c in compare(load_run(make_run(tmp_path / "new")), baseline).checks]
-    assert "setup: code" not in names and "setup: training data" not in names
+    rows = {c.name: c for c in compare(load_run(make_run(tmp_path / "new")), baseline).checks}
+    for what, field in (("code", "code"), ("training data", "data_files")):  # shown as skipped, and why
+        assert (rows[f"setup: {what}"].status, rows[f"setup: {what}"].detail) == (
+            SKIP,
+            f"not compared: the baseline recorded no {field}",
+        )
     rows = {
         c.name: c.obtained
         for c in compare(
@@ -108,10 +112,21 @@ def test_hub_data_uncommitted_code_and_git_failures_are_said_as_such(tmp_path):
     assert code.obtained == "unknown (fatal: detected dubious ownership)" and code.detail.startswith("cannot tell")
 
 
-def test_a_seed_baseline_has_no_setup_rows(tmp_path):
+def test_a_seed_baseline_lists_its_seed_and_says_why_the_other_setup_rows_are_skipped(tmp_path):
     seed = baseline_from_seed(load_seed_baseline())
     result = compare(load_run(make_run(tmp_path / "run")), seed)
-    assert not [c for c in result.checks if c.name.startswith("setup: ")]
+    setup = {c.name: c for c in result.checks if c.name.startswith("setup: ")}
+    assert (setup["setup: seed"].obtained, setup["setup: seed"].expected, setup["setup: seed"].status) == (42, 42, INFO)
+    skipped = {name: c.detail for name, c in setup.items() if c.status == SKIP}
+    assert set(skipped) == {
+        f"setup: {k}" for k in ("device", "precision", "package versions", "config", "training data", "code")
+    }
+    assert skipped["setup: device"] == "not compared: the seed's recorded numbers hold no device"
+    losses = {c.name: (c.status, c.detail) for c in result.checks if c.name.startswith("final_")}
+    assert losses == {
+        "final_train": (SKIP, "not compared: the seed's recorded numbers hold no final_train"),
+        "final_eval": (SKIP, "not compared: the seed's recorded numbers hold no final_eval"),
+    }
 
 
 def test_score_drift_fails_and_names_the_worst(tmp_path, baseline):

@@ -60,7 +60,7 @@ def test_time_without_any_band_is_reported_only(tmp_path, baseline):
 def test_a_loss_part_the_baseline_lacks_does_not_hide_the_next(tmp_path, baseline):
     baseline["final_train"]["ranking_loss"] = None
     rows = _rows(compare(load_run(make_run(tmp_path / "p", pruning_loss=0.4)), baseline))
-    assert "final_train ranking_loss" not in rows
+    assert rows["final_train ranking_loss"] == (0.2, None, "", SKIP)  # shown as skipped, not dropped
     assert rows["final_train pruning_loss"] == (0.4, 0.3, "±0.015", FAIL)
 
 
@@ -77,7 +77,7 @@ def test_recall_floor_time_change_and_missing_time_rows(tmp_path, baseline):
         None,
         "",
         SKIP,
-        "not recorded",
+        "not compared: the baseline recorded no train_seconds",
     )
 
 
@@ -291,7 +291,9 @@ def test_a_baseline_of_zero_seconds_and_a_run_without_a_time(tmp_path, baseline)
         for c in compare(load_run(make_run(tmp_path / "n", train_seconds=None)), baseline).checks
         if c.name == "training time (s)"
     )
-    assert check == Check("training time (s)", None, 100.0, "", SKIP, "not recorded")
+    assert check == Check(
+        "training time (s)", None, 100.0, "", SKIP, "not recorded: the run's summary has no train_seconds"
+    )
 
 
 def test_loss_rows_when_the_run_lacks_a_value_and_with_an_absolute_band(tmp_path, baseline):

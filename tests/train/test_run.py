@@ -394,3 +394,76 @@ def test_device_name_names_the_first_gpu(monkeypatch):
     assert _device_name() == "cuda: NVIDIA H200"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert _device_name().startswith("cpu: ") and _device_name().endswith(f"({torch.get_num_threads()} threads)")
+
+
+def test_processes_launched_without_an_accelerator_train_on_the_cpu(monkeypatch, caplog):
+    from pruning.config import cpu_for_launched_processes
+
+    monkeypatch.setattr(torch.accelerator, "is_available", lambda: False)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    training: dict = {}
+    with caplog.at_level(logging.INFO, logger="pruning.config"):
+        cpu_for_launched_processes(training)
+    assert training == {"use_cpu": True}
+    assert caplog.messages == [
+        "launched as 2 processes without an accelerator: training_args.use_cpu=true (DDP on the CPU)"
+    ]
+    for env, given, accelerator in (
+        ("1", {}, False),
+        ("", {}, False),
+        ("2", {"use_cpu": False}, False),
+        ("2", {}, True),
+    ):
+        monkeypatch.setenv("WORLD_SIZE", env)
+        monkeypatch.setattr(torch.accelerator, "is_available", lambda a=accelerator: a)
+        training = dict(given)
+        cpu_for_launched_processes(training)
+        assert training == given  # one process, the config's own choice, or a GPU: left alone
+
+
+def test_load_config_applies_it_before_the_training_arguments_exist(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.accelerator, "is_available", lambda: False)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        yaml.safe_dump({"model_args": {"model_name_or_path": "x"}, "data_args": {"train_files": ["t.jsonl"]}})
+    )
+
+    from pruning import config as config_module
+
+    class Arguments(config_module.PruningTrainingArguments):  # reports what the arguments were built with
+        def __new__(cls, **kw):
+            raise ValueError(f"use_cpu={kw.get('use_cpu')}")
+
+    monkeypatch.setattr(config_module, "PruningTrainingArguments", Arguments)
+    with pytest.raises(PruningError, match=r"invalid value: use_cpu=True$"):
+        load_config(path)
+
+
+def test_a_missing_validation_split_names_the_config_and_its_hint_works(tmp_path, tiny_backbone_dir, data_files):
+    cfg = {
+        "model_args": {"model_name_or_path": str(tiny_backbone_dir), "max_length": 64},
+        "data_args": {"train_files": [str(data_files / "train.jsonl")]},
+        "training_args": {
+            "output_dir": str(tmp_path / "out"),
+            "max_steps": 1,
+            "evals_per_run": 2,
+            "report_to": "none",
+            "save_strategy": "no",
+            "per_device_train_batch_size": 8,
+        },
+    }
+    path = tmp_path / "noval.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(PruningError) as err:
+        train(load_config(path), progress=False)
+    assert str(err.value) == (
+        f"{path}: data_args: training files: no split 'validation' (has ['train']); give data_args.validation_files, "
+        "or train without evaluation: set data_args.validation_split: null and remove training_args.evals_per_run "
+        "(they need it)"
+    )
+    # the hint, followed: the run trains
+    summary = train(
+        load_config(path, ["data_args.validation_split=null", "training_args.evals_per_run=null"]), progress=False
+    )
+    assert summary["resolved"]["eval_rows"] == 0
