@@ -40,6 +40,7 @@ MODULES = {
     "pruning-prune": "prune",
     "pruning-export": "export",
 }
+SUBCOMMANDS = ("capture", "calibrate", "compare", "report", "history", "bisect")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
@@ -101,7 +102,7 @@ def test_every_option_a_doc_shows_exists(doc, line):
             continue
         head = part.split()[0]
         assert head in MODULES, f"{doc}: unknown command {head}"
-        if head == "pruning-baseline" and part.split()[1] not in ("capture", "calibrate", "compare"):
+        if head == "pruning-baseline" and part.split()[1] not in SUBCOMMANDS:
             continue  # the command named in prose (`pruning-baseline calibrate`), not a line of it
         known = _parser_for(part)._option_string_actions
         tokens = part.replace("[", " ").replace("]", " ").split()
@@ -148,7 +149,17 @@ def workspace(tmp_path_factory, pruner_dir):
          "--output-json", str(out), "--no-progress"],
         cwd=ROOT, env=env, check=True, capture_output=True, timeout=600,
     )  # fmt: skip
-    return {"root": root, "model": model, "runs": runs, "contexts": contexts, "env": env}
+    ledger = root / "ledger.jsonl"  # for `pruning-baseline history`: nights appended by real comparisons
+    subprocess.run(
+        ["pruning-baseline", "capture", str(runs[0]), "-o", str(root / "night.json")],
+        cwd=ROOT, env=env, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    for run in runs:
+        subprocess.run(
+            ["pruning-baseline", "compare", str(run), str(root / "night.json")],
+            cwd=ROOT, env={**env, "PRUNING_HISTORY": str(ledger)}, check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+    return {"root": root, "model": model, "runs": runs, "contexts": contexts, "env": env, "ledger": ledger}
 
 
 def _resolve(command: str, ws: dict) -> str:
@@ -167,6 +178,9 @@ def _resolve(command: str, ws: dict) -> str:
         ("contexts.jsonl", str(ws["contexts"])),
         ("pruned.jsonl", str(root / "pruned.jsonl")),
         ("baseline.json", str(root / "baseline.json")),
+        ("report.html", str(root / "report.html")),
+        ("trend.html", str(root / "trend.html")),
+        ("ledger.jsonl", str(ws["ledger"])),
         ("onnx_model/", str(root / "onnx_model") + "/"),
     ):
         command = re.sub(rf"(?<![\w/.-]){re.escape(placeholder)}(?![\w])", lambda _, v=value: v, command)
@@ -181,6 +195,7 @@ def _runnable():
             doc in RUNNABLE_DOCS
             and any(h in RUNNABLE for h in heads)
             and all(h in RUNNABLE or h == "cat" for h in heads)
+            and "pruning-baseline bisect" not in line  # needs a git history: tests/harness/test_bisect.py runs it
         ):
             out.append((doc, line))
     return out
@@ -191,7 +206,7 @@ def _runnable():
 def test_the_command_runs_as_written(workspace, doc, line):
     if "pruning-export" in line:
         pytest.importorskip("onnxruntime")
-    if "compare" in line:  # the baseline it reads is the one `capture` writes
+    if "compare" in line or "baseline report" in line:  # the baseline it reads is the one `capture` writes
         subprocess.run(
             _resolve("pruning-baseline capture RUN_DIR -o baseline.json", workspace),
             shell=True, cwd=ROOT, env=workspace["env"], check=True, capture_output=True, timeout=300,

@@ -8,23 +8,12 @@ from typing import Any
 
 from pruning.evaluate.metrics import ThresholdRow, best_threshold, normalize_metric
 from pruning.harness.artefacts import EVAL_DIR, LOSS_PARTS, ROW_FIELDS, RunArtifacts
-from pruning.harness.baseline import Bands, _comparable_config
+from pruning.harness.baseline import Bands
+from pruning.harness.checks import FAIL, INFO, PASS, SKIP, Check, not_in
+from pruning.harness.setup_rows import check_setup
 from pruning.harness.significance import paired_bootstrap
 
-PASS, FAIL, INFO, SKIP = "pass", "FAIL", "info", "skip"
 COUNT_FIELDS = ("tp", "fp", "tn", "fn")
-
-
-@dataclass
-class Check:
-    """One comparison. `status` is pass / FAIL / info (reported, cannot fail) / skip (nothing to compare)."""
-
-    name: str
-    obtained: Any
-    expected: Any
-    tolerance: str
-    status: str
-    detail: str = ""
 
 
 @dataclass
@@ -232,13 +221,13 @@ def _check_losses(run: RunArtifacts, baseline: dict[str, Any], bands: Bands, spr
     checks = []
     for group in ("final_train", "final_eval"):
         if not baseline.get(group):
-            checks.append(Check(group, None, None, "", SKIP, _not_in(baseline, group)))
+            checks.append(Check(group, None, None, "", SKIP, not_in(baseline, group)))
             continue
         want = baseline[group]
         got = run.summary.get(group) or {}
         for part in ("ranking_loss", "pruning_loss"):
             if want.get(part) is None:
-                checks.append(Check(f"{group} {part}", got.get(part), None, "", SKIP, _not_in(baseline, part)))
+                checks.append(Check(f"{group} {part}", got.get(part), None, "", SKIP, not_in(baseline, part)))
                 continue
             tol = _rel_tol(want[part], bands.loss_rel, None)
             value = got.get(part)
@@ -247,12 +236,12 @@ def _check_losses(run: RunArtifacts, baseline: dict[str, Any], bands: Bands, spr
             checks.append(Check(f"{group} {part}", value, want[part], _tol_text(tol), status, note))
     got_points = {p["step"]: p for p in run.eval_trajectory()}
     if not baseline.get("eval_trajectory"):
-        checks.append(Check("eval loss trajectory", None, None, "", SKIP, _not_in(baseline, "eval loss points")))
+        checks.append(Check("eval loss trajectory", None, None, "", SKIP, not_in(baseline, "eval loss points")))
     for point in baseline.get("eval_trajectory") or []:
         missing = [part for part in LOSS_PARTS if point.get(part) is None]
         if missing:
             name = f"eval {', '.join(missing)} at step {point['step']}"
-            checks.append(Check(name, None, None, "", SKIP, _not_in(baseline, ", ".join(missing))))
+            checks.append(Check(name, None, None, "", SKIP, not_in(baseline, ", ".join(missing))))
         for part in LOSS_PARTS:
             if point.get(part) is None:
                 continue
@@ -274,7 +263,7 @@ def _check_losses(run: RunArtifacts, baseline: dict[str, Any], bands: Bands, spr
 def _check_time(run: RunArtifacts, baseline: dict[str, Any], bands: Bands) -> Check:
     want, got = baseline.get("train_seconds"), run.summary.get("train_seconds")
     if want is None:
-        return Check("training time (s)", got, want, "", SKIP, _not_in(baseline, "train_seconds"))
+        return Check("training time (s)", got, want, "", SKIP, not_in(baseline, "train_seconds"))
     if got is None:
         return Check("training time (s)", got, want, "", SKIP, "not recorded: the run's summary has no train_seconds")
     limit = _rel_tol(want, bands.train_time_rel, bands.train_time_abs)
@@ -284,123 +273,6 @@ def _check_time(run: RunArtifacts, baseline: dict[str, Any], bands: Bands) -> Ch
     status = FAIL if got > want + limit else PASS
     detail = f"{change:+.0f} %" + (" (faster)" if got < want - limit else "")
     return Check("training time (s)", round(got, 1), round(want, 1), f"<= +{limit:g} s", status, detail)
-
-
-def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """Dotted paths to the leaves (lists are leaves); an explicit null and a missing key both read as '-'."""
-    if not isinstance(tree, dict):
-        return {prefix: tree}
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return out
-
-
-def _differences(got: Any, want: Any) -> list[str]:
-    """`key: run value vs baseline value` for every leaf that differs."""
-    g, w = _flatten(got), _flatten(want)
-    return [f"{k}: {g.get(k, '-')} vs {w.get(k, '-')}" for k in sorted(set(g) | set(w)) if g.get(k) != w.get(k)]
-
-
-def _data_digest(files: dict[str, Any]) -> dict[str, list[str]]:
-    """Split → SHA-256s: the same data under another path is the same data."""
-    return {split: [f.get("sha256") for f in entries or []] for split, entries in files.items()}
-
-
-def _code_label(code: Any) -> str:
-    if not isinstance(code, dict):
-        return "not a git checkout"
-    if code.get("commit") is None:
-        return f"unknown ({code.get('error', 'git failed')})"
-    return str(code["commit"])[:10] + (" (uncommitted changes)" if code.get("dirty") else "")
-
-
-def _code_detail(got: Any, want: Any) -> str:
-    """The code row's detail: "differs", "", or that uncommitted changes or a git failure hide the code."""
-    sides = [c for c in (got, want) if isinstance(c, dict)]
-    if any(c.get("commit") is None or c.get("dirty") is not False for c in sides):
-        return "cannot tell: uncommitted changes or no commit on a side"
-    return "" if _code_label(got) == _code_label(want) else "differs"
-
-
-def _check_setup(run: RunArtifacts, baseline: dict[str, Any]) -> list[Check]:
-    """What differs between the run and the baseline besides its results (report only: they explain, not judge).
-
-    Rows appear for what the baseline recorded; a seed baseline recorded none of it.
-    """
-    s = run.summary
-    checks = []
-    for key in ("device", "precision", "seed"):
-        if baseline.get(key) is not None:
-            detail = "" if s.get(key) == baseline[key] else "differs"
-            checks.append(_setup_check(key, s.get(key), baseline[key], detail))
-    for key, what in _SETUP_FIELDS.items():
-        if baseline.get(key) is None:
-            checks.append(
-                _setup_check(
-                    what,
-                    s.get(key) if key in ("device", "precision", "seed") else None,
-                    detail=_not_in(baseline, key),
-                    status=SKIP,
-                )
-            )
-    if isinstance(baseline.get("versions"), dict):
-        diff = _differences(s.get("versions") or {}, baseline["versions"])
-        checks.append(_setup_check("package versions", "same" if not diff else f"{len(diff)} differ", detail=diff))
-    if baseline.get("config") is not None:
-        diff = _differences(
-            _comparable_config(s.get("config"), drop_paths=True),
-            _comparable_config(baseline["config"], drop_paths=True),
-        )
-        checks.append(_setup_check("config", "same" if not diff else f"{len(diff)} differ", detail=diff))
-    if baseline.get("data_files") is not None:
-        checks.append(_data_row(s.get("data_files"), baseline["data_files"]))
-    if baseline.get("code") is not None:
-        got = _code_label(s["code"]) if "code" in s else "not recorded"
-        detail = _code_detail(s["code"], baseline["code"]) if "code" in s else ""
-        checks.append(_setup_check("code", got, _code_label(baseline["code"]), detail))
-    return checks
-
-
-def _data_row(got_files: Any, want_files: dict[str, Any]) -> Check:
-    """Same training data, judged by the files' SHA-256 (paths aside); hub datasets have no files to hash."""
-    if got_files is None:
-        return _setup_check("training data", "not recorded")
-    got, want = _data_digest(got_files), _data_digest(want_files)
-    if not any(got.values()) and not any(want.values()):
-        return _setup_check("training data", "not hashed", detail="hub dataset: see the config row")
-    changed = [split for split in sorted(set(got) | set(want)) if got.get(split) != want.get(split)]
-    if not changed:
-        return _setup_check("training data", "same")
-    detail = f"differs: the {' and '.join(changed)} files' SHA-256 changed, so results need not match"
-    return _setup_check("training data", "other files", detail=detail)
-
-
-def _setup_check(
-    what: str, obtained: Any, expected: Any = "-", detail: str | list[str] = "", status: str = INFO
-) -> Check:
-    """A report-only `setup:` row (or a skipped one: nothing to compare with); a list detail is joined."""
-    text = "; ".join(detail) if isinstance(detail, list) else detail
-    return Check(f"setup: {what}", obtained, expected, "report only", status, text)
-
-
-#: Baseline field → its `setup:` row; each row is shown, skipped with the reason when the baseline lacks the field.
-_SETUP_FIELDS = {
-    "device": "device",
-    "precision": "precision",
-    "seed": "seed",
-    "versions": "package versions",
-    "config": "config",
-    "data_files": "training data",
-    "code": "code",
-}
-
-
-def _not_in(baseline: dict[str, Any], what: str) -> str:
-    """Why a check is skipped: the baseline recorded no `what` (a seed baseline: the user's document has none)."""
-    if str(baseline.get("kind", "")).startswith("seed"):
-        return f"not compared: the seed's recorded numbers hold no {what}"
-    return f"not compared: the baseline recorded no {what}"
 
 
 def compare(run: RunArtifacts, baseline: dict[str, Any], baseline_name: str = "baseline") -> Comparison:
@@ -422,5 +294,5 @@ def compare(run: RunArtifacts, baseline: dict[str, Any], baseline_name: str = "b
             result.significance[name] = significance
     result.checks.extend(_check_losses(run, baseline, bands, spread))
     result.checks.append(_check_time(run, baseline, bands))
-    result.checks.extend(_check_setup(run, baseline))
+    result.checks.extend(check_setup(run, baseline))
     return result

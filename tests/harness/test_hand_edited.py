@@ -41,7 +41,10 @@ def _run_from(baseline: dict, root: Path) -> Path:
     (root / "run_summary.json").write_text(json.dumps(summary))
     (root / "log_history.json").write_text(json.dumps(history))
     for name, ev in baseline["evaluations"].items():
-        (root / "eval" / name).write_text(json.dumps({"data": f"pruning-config/{name}", **ev}))
+        # the run's result carries the evaluation file's labels, as pruning-exec writes them
+        data = json.loads((CAPTURED.parents[2] / "pruning-config" / name).read_text(encoding="utf-8"))
+        items = [{**it, "labels": d["labels"]} for it, d in zip(ev["items"], data, strict=True)]
+        (root / "eval" / name).write_text(json.dumps({"data": f"pruning-config/{name}", **ev, "items": items}))
     return root
 
 

@@ -100,7 +100,7 @@ def test_sections_in_order_with_the_drifting_contexts(tmp_path):
     first = re.search(r"<h2>Checks</h2>.*?<tbody><tr class=\"(\w+)\">", page, re.S)
     assert first is not None and first.group(1) == "FAIL"
     sentence = verdict_sentence(comparison)
-    assert sentence.startswith(f"FAIL: {run.run_dir} against base.json: 6 of 24 checks failed: evil.json: best")
+    assert sentence.startswith(f"FAIL: {run.run_dir} against base.json: 6 of 25 checks failed: evil.json: best")
     assert "evil.json: FN at 0.3 = 10 (baseline 0, ±2); and 3 more." in sentence
     # 10 contexts moved from 0.8 to 0.25 and all flip at the baseline's best threshold
     assert "10 keep/delete decisions flip (10 kept by the baseline and deleted by the run, 0 the other way)" in page
@@ -112,7 +112,9 @@ def test_a_seed_baseline_says_what_it_cannot_support(tmp_path):
     run = load_run(make_run(tmp_path / "run"))
     page = render_page(run, seed, compare(run, seed, "seed.yaml"))
     assert "The run has no result for this evaluation" in page
-    assert "The baseline recorded no setup" in page
+    assert (
+        "<td>code</td><td>-</td><td>-</td><td>not compared: the seed&#x27;s recorded numbers hold no code</td>" in page
+    )
     run_dir = tmp_path / "seedlike"
     make_run(run_dir, data="pruning_data_ja_v3.json")
     result = json.loads((run_dir / "eval" / "easy.json").read_text())
