@@ -12,7 +12,11 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -e ".[test,lint]"
 # The report page's browser test (tests/harness/test_report_browser.py) needs headless Chromium: install Debian's
 # where this runs as root with apt-get; elsewhere the test skips and says how (scripts/test.sh makes it fail instead).
-if ! command -v chromium-headless-shell >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell >/dev/null) ||
-    echo "setup-env: could not install chromium-headless-shell; the report's browser test will say so" >&2
+# The same for shellcheck, which scripts/test.sh runs over the scripts the CI workflows call.
+missing=()
+command -v chromium-headless-shell >/dev/null || missing+=(chromium-headless-shell)
+command -v shellcheck >/dev/null || missing+=(shellcheck)
+if [ "${#missing[@]}" -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) ||
+    echo "setup-env: could not install ${missing[*]}; the tests that need them will say so" >&2
 fi

@@ -8,6 +8,10 @@ bash scripts/setup-env.sh
 .venv/bin/ruff check pruning tests benchmarks conftest.py
 .venv/bin/ruff format --check pruning tests benchmarks conftest.py
 .venv/bin/mypy  # the files and strictness are in pyproject.toml [tool.mypy]
+# the CI workflows against GitHub's schema (bundled with check-jsonschema: offline), and the scripts they run
+.venv/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+command -v shellcheck >/dev/null || { echo "shellcheck is not installed (apt-get install shellcheck)" >&2; exit 1; }
+shellcheck scripts/*.sh .ci/run
 # The tests that read ../shared (the QA corpora) fail rather than skip when it is missing: CI has it beside
 # the clone, and a skipped cpu_e2e tier would otherwise pass without checking anything.
 export PRUNING_REQUIRE_SHARED="${PRUNING_REQUIRE_SHARED:-1}"
