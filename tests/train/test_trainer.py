@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -207,6 +209,73 @@ def test_evaluation_weighs_every_batch_by_its_pairs_and_tokens(tmp_path, tiny_ba
     assert metrics["eval_ranking_loss"] == pytest.approx(squared / pairs, rel=1e-5)
     assert metrics["eval_pruning_loss"] == pytest.approx(cross_entropy / tokens, rel=1e-5)
     assert metrics["eval_loss"] == pytest.approx(0.05 * squared / pairs + cross_entropy / tokens, rel=1e-5)
+
+
+class _TokenIdLogits(torch.nn.Module):
+    """A stub pruner: ranking logit 0; token logits (0, 0) for id 1 and (0, ln 3) for id 2, so a labelled token's
+    cross-entropy is ln 2 for id 1, and ln(4/3) (label 1) or ln 4 (label 0) for id 2."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))  # the Trainer wants a parameter to place
+
+    def forward(self, input_ids, **_):
+        second = (input_ids == 2).float() * torch.log(torch.tensor(3.0))
+        token_logits = torch.stack([torch.zeros_like(second), second], dim=-1)
+        return SimpleNamespace(ranking_logits=torch.zeros(len(input_ids)), token_logits=token_logits)
+
+
+def _batch(ids, labels, targets):
+    return {
+        "input_ids": torch.tensor(ids),
+        "labels": torch.tensor(labels),
+        "ranking_targets": torch.tensor(targets, dtype=torch.float),
+    }
+
+
+# Batch A: 2 pairs (targets 1, 1: squared errors 1, 1) and 3 labelled tokens of id 1 (ln 2 each).
+# Batch B: 1 pair (target 2: squared error 4) and 1 labelled token of id 2 with label 1 (ln 4/3).
+HAND_BATCHES = [
+    _batch([[1, 1, 3], [1, 3, 3]], [[0, 1, -100], [1, -100, -100]], [1.0, 1.0]),
+    _batch([[2, 3, 3]], [[1, -100, -100]], [2.0]),
+]
+LN2, LN4_3 = math.log(2), math.log(4 / 3)
+HAND_MEANS = {
+    # over the split: 3 pairs, 4 labelled tokens
+    "split": ((1 + 1 + 4) / 3, (3 * LN2 + LN4_3) / 4),
+    # the mean of the two batches' own means
+    "per_batch": ((1 + 4) / 2, (LN2 + LN4_3) / 2),
+}
+
+
+@pytest.mark.parametrize("average", ["split", "per_batch"])
+def test_eval_losses_follow_their_average_over_batches_of_unequal_size(tmp_path, average):
+    args = PruningTrainingArguments(
+        output_dir=str(tmp_path), report_to="none", per_device_eval_batch_size=1, remove_unused_columns=False
+    )
+    trainer = PruningTrainer(
+        model=_TokenIdLogits(),
+        args=args,
+        data_collator=lambda rows: rows[0],  # each row is a prepared batch
+        eval_dataset=HAND_BATCHES,
+        ranking_weight=RANKING_WEIGHT,
+        pruning_weight=PRUNING_WEIGHT,
+        eval_loss_average=average,
+    )
+    metrics = trainer.evaluate()
+    ranking, pruning = HAND_MEANS[average]
+    assert metrics["eval_ranking_loss"] == pytest.approx(ranking, rel=1e-6)
+    assert metrics["eval_pruning_loss"] == pytest.approx(pruning, rel=1e-6)
+    # the total follows the same rule: in per_batch mode it is also the mean of the per-batch totals
+    assert metrics["eval_loss"] == pytest.approx(RANKING_WEIGHT * ranking + PRUNING_WEIGHT * pruning, rel=1e-6)
+    other = HAND_MEANS["per_batch" if average == "split" else "split"]
+    assert abs(metrics["eval_pruning_loss"] - other[1]) > 0.01 and abs(metrics["eval_ranking_loss"] - other[0]) > 0.1
+
+
+def test_unknown_eval_loss_average_is_an_error(tmp_path):
+    args = PruningTrainingArguments(output_dir=str(tmp_path), report_to="none")
+    with pytest.raises(ValueError, match="eval_loss_average must be one of split, per_batch, got 'tokens'"):
+        PruningTrainer(model=_TokenIdLogits(), args=args, eval_loss_average="tokens")
 
 
 def _last_log(trainer):
