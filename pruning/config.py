@@ -126,8 +126,9 @@ class PruningTrainingArguments(TrainingArguments):
     eval_loss_average: str = field(
         default="split",
         metadata={
-            "help": "split: each evaluation loss is the mean over all pairs / labelled tokens of the split; "
-            "per_batch: the mean of the per-batch values (the reference's logging)"
+            "help": "split: the evaluation losses are means over all pairs / labelled tokens of the split; "
+            "per_batch: as the reference logged them (components: the mean of per-batch values; eval_loss: the "
+            "Trainer's, each batch's total weighted by its pairs)"
         },
     )
 

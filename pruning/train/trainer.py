@@ -10,9 +10,10 @@ is its own mean and is not divided by the accumulation count, so gradients are s
 logged `loss` is that sum (accumulation × a mean). The logged components stay means over the micro-batches, so
 they compare across both modes.
 
-Evaluation losses (`eval_loss`, `eval_ranking_loss`, `eval_pruning_loss`) are by default means over all pairs and
-labelled tokens of the split; `eval_loss_average="per_batch"` logs each as the mean of its per-batch values, as the
-reference's trainer did (each batch's token cross-entropy a mean over that batch's labelled tokens).
+Evaluation losses are by default means over the split: `eval_ranking_loss` over all its pairs, `eval_pruning_loss`
+over all its labelled tokens, `eval_loss` their weighted sum. `eval_loss_average="per_batch"` logs them as the
+reference's trainer did: each component the mean of its per-batch values (each batch's token cross-entropy a mean
+over that batch's labelled tokens), and `eval_loss` the Trainer's own, each batch's total weighted by its pairs.
 
 Under DDP (torchrun, accelerate launch) the token cross-entropy is normalised by the labelled tokens of the global
 batch (HF gathers `num_items_in_batch` across processes when `average_tokens_across_devices` is on, the default)
@@ -186,8 +187,9 @@ class PruningTrainer(CheckpointingMixin, Trainer):
         for name in COMPONENTS:
             if self._eval_weights[name]:
                 metrics[f"{prefix}_{name}"] = self._eval_sums[name] / self._eval_weights[name]
-        if self._eval_weights["ranking_loss"]:
-            # The Trainer weighs per-batch losses by rows; the total follows its components' rule instead.
+        if self._eval_weights["ranking_loss"] and self.eval_loss_average == "split":
+            # The Trainer weighs each batch's total by its rows; over the split the total is its components' sum.
+            # per_batch keeps the Trainer's value: the reference logged that one (transformers 4.52 computes it alike).
             metrics[f"{prefix}_loss"] = (
                 self.ranking_weight * metrics[f"{prefix}_ranking_loss"]
                 + self.pruning_weight * metrics[f"{prefix}_pruning_loss"]
