@@ -84,7 +84,7 @@ def test_override_sets_compat(tmp_path):
         (None, {"model_args": {"head_input": "last"}}, "'head_input' must be one of final, pre_final_norm"),
         (None, {"data_args": {"token_labels": "v2"}}, "'token_labels' must be one of offsets, reference"),
         (None, {"training_args": {"loss_accumulation": "sum"}}, "must be one of full_batch, micro_batch_sum"),
-        (None, {"training_args": {"eval_loss_average": "tokens"}}, "'eval_loss_average' must be one of split, per_batch"),
+        (None, {"training_args": {"eval_loss_average": "mean"}}, "'eval_loss_average' must be one of split"),
     ],
 )
 def test_unknown_values_are_errors(tmp_path, compat, sections, message):

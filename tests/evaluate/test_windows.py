@@ -60,6 +60,8 @@ def test_pieces_are_shortened_by_their_excess():
     assert token_pieces(10, 4, length, 6) == [(0, 4), (4, 7), (7, 10)]
     assert token_pieces(3, 4, length, 6) == [(0, 3)]
     assert token_pieces(4, 4, length, 6) == [(0, 4)]  # exactly full
+    # a tokenizer that makes two tokens of each: shortening by the excess overshoots, and a piece keeps one token
+    assert token_pieces(4, 4, lambda a, b: 1 + 2 * (b - a), 5) == [(0, 1), (1, 2), (2, 4)]
     with pytest.raises(PruningError, match="one token of a context takes more than the 2 tokens"):
         token_pieces(3, 1, length, 2)
 
