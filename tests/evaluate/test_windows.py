@@ -113,9 +113,29 @@ def test_windows_are_packed_greedily(model, char_tokenizer, input_format, query)
 
 
 def test_a_query_that_fills_the_window_is_named(model, char_tokenizer):
-    item = EvalItem(LONG_QUERY, ["東京は晴れです。"], [1])
+    item = EvalItem(LONG_QUERY, ["東京晴です。"], [1])
+    assert len(char_tokenizer([LONG_QUERY], [""])["input_ids"][0]) == 24  # <s> ▁ query </s> </s> </s>
     with pytest.raises(PruningError, match="item 0: the query fills the 24-token window: no room for text"):
         ContextScorer(model, char_tokenizer, max_length=24).score([item], progress=False)
+    # one token of room: the context is cut into one-token pieces, and each gains its "▁": still too long
+    with pytest.raises(PruningError, match="one token of a context takes more than the 25 tokens of a window"):
+        ContextScorer(model, char_tokenizer, max_length=25).score([item], progress=False)
+
+
+def test_windows_after_the_first_score_latin_contexts_on_their_own_tokens(model, char_tokenizer):
+    """Joined with spaces, a later window's contexts are scored as that window's text alone would score them: the
+    space between two contexts belongs to neither."""
+    contexts = ["tokyo is sunny.", "osaka has rain.", "it is a city.", "the sky is blue.", "rain is wet."]
+    item = EvalItem("is it sunny?", contexts, [1, 0, 0, 0, 0])
+    scorer = ContextScorer(model, char_tokenizer, max_length=50)
+    (result,) = scorer.score([item], progress=False)
+    groups = [w.contexts for w in scorer._windows_for([item], 0)]
+    assert len(groups) >= 3 and result.windows == len(groups)
+    for group in groups:
+        alone = ContextScorer(model, char_tokenizer, max_length=256).score(
+            [EvalItem(item.query, [contexts[k] for k in group], [0] * len(group))], progress=False
+        )[0]
+        assert [result.scores[k] for k in group] == pytest.approx(alone.scores, abs=1e-6)
 
 
 # ---- a context longer than a window ------------------------------------------------------------------------
@@ -134,7 +154,7 @@ class KeepB(torch.nn.Module):
         return SimpleNamespace(keep_probabilities=lambda: keep, ranking_logits=torch.zeros(len(input_ids)))
 
 
-def test_a_context_of_2000_tokens_is_scored_on_all_its_tokens():
+def test_a_context_of_2000_tokens_is_scored_on_all_its_tokens(capsys):
     tokenizer = build_char_tokenizer()  # its own: the warning flag below is per tokenizer
     stub = KeepB(tokenizer.convert_tokens_to_ids("b"))
     long = "a" * 1000 + "b" * 1000
@@ -157,6 +177,10 @@ def test_a_context_of_2000_tokens_is_scored_on_all_its_tokens():
     reference = ContextScorer(stub, tokenizer, input_format="seed", ranges="reference")
     (truncated,) = reference.score([item], progress=False)
     assert truncated.windows == 1 and truncated.scores == [0.0, 0.0]
+
+    # the progress bar counts each context once, however many windows it takes
+    ContextScorer(stub, tokenizer).score([item])
+    assert "| 2/2 [" in capsys.readouterr().err.splitlines()[-1].split("\r")[-1]
 
     tokenizer(long)  # the warning the scorer keeps quiet: the check above could see it
     assert tokenizer.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"]
