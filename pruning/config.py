@@ -3,7 +3,7 @@
 Strict by design: an unknown or misspelled key is an error naming it (with the nearest valid key), and every
 key is honoured. `training_args` takes HF `TrainingArguments` names plus this project's keys
 (`ranking_weight`, `pruning_weight`, `token_teacher_weight`, `head_learning_rate`, `evals_per_run`,
-`loss_accumulation`).
+`loss_accumulation`, `eval_loss_average`).
 
 A top-level `compat: reference` (default `none`) switches on every behaviour of the reference implementation
 that made the seed's numbers (`COMPAT_PRESETS`); each is also a key of its own, and a key written in the
@@ -56,7 +56,7 @@ COMPAT_PRESETS: dict[str, dict[str, dict[str, str]]] = {
     "reference": {
         "model_args": {"head_input": "pre_final_norm"},
         "data_args": {"token_labels": "reference"},
-        "training_args": {"loss_accumulation": "micro_batch_sum"},
+        "training_args": {"loss_accumulation": "micro_batch_sum", "eval_loss_average": "per_batch"},
     },
 }
 #: Keys that take one of a fixed set of values.
@@ -64,6 +64,7 @@ CHOICES = {
     ("model_args", "head_input"): ("final", "pre_final_norm"),
     ("data_args", "token_labels"): ("offsets", "reference"),
     ("training_args", "loss_accumulation"): ("full_batch", "micro_batch_sum"),
+    ("training_args", "eval_loss_average"): ("split", "per_batch"),
 }
 
 
@@ -139,6 +140,14 @@ class PruningTrainingArguments(TrainingArguments):
         metadata={
             "help": "full_batch: under gradient accumulation the loss is the mean over the whole accumulated "
             "batch; micro_batch_sum: each micro-batch's own mean, summed (the reference, transformers 4.52)"
+        },
+    )
+    eval_loss_average: str = field(
+        default="split",
+        metadata={
+            "help": "split: the evaluation losses are means over all pairs / labelled tokens of the split; "
+            "per_batch: as the reference logged them (components: the mean of per-batch values; eval_loss: the "
+            "Trainer's, each batch's total weighted by its pairs)"
         },
     )
 

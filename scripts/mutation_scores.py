@@ -42,7 +42,9 @@ MODULE_TESTS = {
     "pruning.train.trainer": "tests/train/test_trainer.py tests/train/test_run.py tests/train/test_checkpoints.py",
     "pruning.train.run": "tests/train/test_run.py tests/test_compat.py tests/train/test_checkpoints.py",
     "pruning.evaluate.metrics": "tests/evaluate/test_metrics.py tests/evaluate/test_report.py",
-    "pruning.evaluate.scoring": "tests/evaluate/test_scoring.py tests/evaluate/test_reference_scoring.py",
+    "pruning.evaluate.scoring": "tests/evaluate/test_scoring.py tests/evaluate/test_reference_scoring.py "
+    "tests/evaluate/test_windows.py",
+    "pruning.evaluate.windows": "tests/evaluate/test_windows.py tests/evaluate/test_scoring.py",
     "pruning.evaluate.report": "tests/evaluate/test_report.py tests/cli/test_exec.py",
 }
 HARNESS_TESTS = "tests/harness/ tests/cli/test_baseline.py"

@@ -18,11 +18,13 @@ REFERENCE = {
     "model_args.head_input": "pre_final_norm",
     "data_args.token_labels": "reference",
     "training_args.loss_accumulation": "micro_batch_sum",
+    "training_args.eval_loss_average": "per_batch",
 }
 CORRECTED = {
     "model_args.head_input": "final",
     "data_args.token_labels": "offsets",
     "training_args.loss_accumulation": "full_batch",
+    "training_args.eval_loss_average": "split",
 }
 
 
@@ -82,6 +84,7 @@ def test_override_sets_compat(tmp_path):
         (None, {"model_args": {"head_input": "last"}}, "'head_input' must be one of final, pre_final_norm"),
         (None, {"data_args": {"token_labels": "v2"}}, "'token_labels' must be one of offsets, reference"),
         (None, {"training_args": {"loss_accumulation": "sum"}}, "must be one of full_batch, micro_batch_sum"),
+        (None, {"training_args": {"eval_loss_average": "mean"}}, "'eval_loss_average' must be one of split"),
     ],
 )
 def test_unknown_values_are_errors(tmp_path, compat, sections, message):
@@ -104,16 +107,18 @@ def test_seed_config_reproduces_the_reference(tmp_path):
 
 def test_training_wires_every_behaviour(tmp_path, tiny_backbone_dir, monkeypatch):
     """A real (tiny) run with compat: reference records each behaviour and uses it: the head input it saves, the
-    token labels of the collator it builds, and a logged loss that sums the micro-batch means."""
+    token labels of the collator it builds, the trainer's eval-loss average, and a logged loss that sums the
+    micro-batch means."""
     from pruning.data.synthetic import make_rows
     from pruning.train import run
     from pruning.train.run import train
 
-    collators = []
-    real_collator = run.PruningCollator
+    collators, trainers = [], []
+    real_collator, real_trainer = run.PruningCollator, run.PruningTrainer
     monkeypatch.setattr(
         run, "PruningCollator", lambda *a, **k: collators.append(real_collator(*a, **k)) or collators[-1]
     )
+    monkeypatch.setattr(run, "PruningTrainer", lambda *a, **k: trainers.append(real_trainer(*a, **k)) or trainers[-1])
 
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in make_rows(8, k=2, seed=0)))
@@ -137,6 +142,7 @@ def test_training_wires_every_behaviour(tmp_path, tiny_backbone_dir, monkeypatch
     meta = json.loads((Path(summary["model_dir"]) / "pruner_config.json").read_text())
     assert meta["head"]["input"] == "pre_final_norm"
     assert [c.token_labels for c in collators] == ["reference"]
+    assert [t.eval_loss_average for t in trainers] == ["per_batch"]
     (step,) = [h for h in json.loads(Path(summary["log_history"]).read_text()) if "loss" in h]
     # micro_batch_sum over 2 micro-batches: twice the mean loss the logged component means give
     assert step["loss"] == pytest.approx(2 * (0.05 * step["ranking_loss"] + step["pruning_loss"]), rel=1e-4)

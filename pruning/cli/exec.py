@@ -217,7 +217,7 @@ def score_with_model(args: argparse.Namespace, items: Sequence[EvalItem]) -> tup
             "batch_size": args.batch_size,
             "device": str(scorer.device),
             "windows": sum(s.windows for s in scored),
-            "contexts_truncated": scorer.truncated_contexts,
+            "contexts_split": scorer.split_contexts,
             "empty_ranges": scorer.empty_ranges,
         },
     }

@@ -179,18 +179,20 @@ def _header_lines(result: dict[str, Any]) -> list[str]:
     ]
 
 
-def _best_line(result: dict[str, Any]) -> str:
+def _best_lines(result: dict[str, Any]) -> list[str]:
+    """The best threshold by the metric, and on a line of its own the recall floor's choice (when asked for)."""
     metric = result["best"]["metric"]
-    line = f"best threshold by {_METRIC_LABELS[metric]}: {_fmt_t(result['best']['threshold'])}"
+    lines = [f"best threshold by {_METRIC_LABELS[metric]}: {_fmt_t(result['best']['threshold'])}"]
     floor = result.get("best_with_min_recall")
     if floor is not None:
         t = floor["threshold"]
-        line += f"; by {_floor_label(floor)}: " + ("none of the thresholds" if t is None else _fmt_t(t))
-    return line
+        choice = "none of the thresholds" if t is None else _fmt_t(t)
+        lines.append(f"best threshold by {_floor_label(floor)}: {choice}")
+    return lines
 
 
 def render_markdown_table(result: dict[str, Any]) -> str:
-    """The seed document's table layout; the best row in bold."""
+    """The seed document's table layout; the best row by the metric in bold (never the recall floor's)."""
     header = (
         "| threshold | precision % | recall % | F1 | F2 | F2.5 | TP | FP | TN | FN | compression % |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|"
@@ -218,16 +220,16 @@ def render_markdown_table(result: dict[str, Any]) -> str:
 
 
 def render_markdown(result: dict[str, Any]) -> str:
-    """Dataset line, the summary table and the best-threshold line."""
+    """Dataset line, the summary table and the best-threshold lines."""
     head = _header_lines(result)
-    return "\n\n".join([*head, render_markdown_table(result), f"**{_best_line(result)}**"])
+    return "\n\n".join([*head, render_markdown_table(result), *(f"**{line}**" for line in _best_lines(result))])
 
 
 def render_text(result: dict[str, Any]) -> str:
     """Dataset facts, one block per threshold, then the summary table and the best threshold."""
     parts = ["\n".join(_header_lines(result))]
     parts += [render_threshold_block(row) for row in result_rows(result)]
-    parts += [render_markdown_table(result), _best_line(result)]
+    parts += [render_markdown_table(result), "\n".join(_best_lines(result))]
     return "\n\n".join(parts)
 
 

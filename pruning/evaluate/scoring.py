@@ -6,7 +6,9 @@ Input formats:
         contexts joined (no separator between CJK text, one space otherwise);
   seed  the seed evaluator's layout: one sequence `query + sep_token + "".join(contexts)` (for comparability
         with the seed baseline; unlike the seed, scores cover exactly each context's tokens).
-A passage too long for one window is split into windows of whole contexts, so every context is scored once.
+A passage too long for one window is split into windows of whole contexts, packed greedily (a window never leaves
+room for the next context); a context too long for a window alone is cut at its tokens into windows of its own, and
+its score is over all its tokens in them, so no token goes unscored (the reference ranges truncate, as the seed did).
 An input may bring its own passage and each context's span in it (the Python API does, to score a user's text as
 written); otherwise the contexts are joined as above. Within a block of inputs the windows are sorted by token
 length before they are batched, so batches carry little padding; results come back in input order.
@@ -36,6 +38,7 @@ from tqdm.auto import tqdm
 
 from pruning.data.spans import INPUT_FORMATS, RANGES, RULES, join_contexts, token_span_index
 from pruning.errors import PruningError
+from pruning.evaluate.windows import greedy_runs, token_pieces
 from pruning.train.modeling import ContextPruner
 
 logger = logging.getLogger(__name__)
@@ -75,6 +78,7 @@ class _Window:
     input_ids: list[int]
     token_type_ids: list[int] | None
     context_tokens: list[np.ndarray]  # per context in `contexts`: the positions of its tokens
+    finishes: bool = True  # False for all but the last window of a context cut into pieces
 
 
 @dataclass
@@ -186,15 +190,15 @@ class ContextScorer:
         self.model.to(self.device)
         self.ranges = ranges
         self.rule = rule
-        self.truncated_contexts = 0
+        self.split_contexts = 0  # contexts too long for one window, scored over several
         self.empty_ranges = 0
 
     # ---- windows -----------------------------------------------------------------------------------
 
-    def _encode(self, queries: list[str], passages: list[str], truncate: bool):
-        kwargs: dict[str, Any] = {"return_offsets_mapping": True, "truncation": False}
-        if truncate:
-            kwargs.update(truncation="only_second" if self.input_format == "pair" else True, max_length=self.max_length)
+    def _encode(self, queries: list[str], passages: list[str]):
+        # never truncated, and verbose=False: the scorer windows the text itself, so the tokenizer's warning that a
+        # sequence is longer than the model's maximum would be false
+        kwargs: dict[str, Any] = {"return_offsets_mapping": True, "truncation": False, "verbose": False}
         if self.input_format == "pair":
             return self.tokenizer(queries, passages, **kwargs)
         sep = self.tokenizer.sep_token or ""
@@ -242,52 +246,71 @@ class ContextScorer:
         positions = [np.arange(r.start, r.stop, dtype=np.int64) for r in ranges]
         return _Window(item, list(range(len(it.contexts))), ids, None, positions)
 
+    def _fits(self, n_tokens: int) -> bool:
+        """The one check of whether a window of `n_tokens` tokens fits the model: exactly full is full, not over."""
+        return n_tokens <= self.max_length
+
     def _windows_for(self, items: Sequence[ScoringInput], start: int) -> list[_Window]:
         if self.ranges == "reference":
             return [self._reference_window(start + i, it) for i, it in enumerate(items)]
         joined = [self._passage(it) for it in items]
-        enc = self._encode([it.query for it in items], [p for p, _ in joined], truncate=False)
+        enc = self._encode([it.query for it in items], [p for p, _ in joined])
         windows = []
         for i, (it, (passage, spans)) in enumerate(zip(items, joined, strict=True)):
-            n_tokens = len(enc["input_ids"][i])
-            if n_tokens <= self.max_length:
-                windows.append(self._window(start + i, list(range(len(spans))), enc, i, it.query, spans))
+            whole = self._window(start + i, list(range(len(spans))), enc, i, it.query, spans)
+            if self._fits(len(whole.input_ids)):
+                windows.append(whole)
             else:
-                windows.extend(self._split(start + i, it.query, passage, enc, i, spans))
+                windows.extend(self._split(whole, it.query, passage, spans, enc["offset_mapping"][i]))
         return windows
 
-    def _split(self, item: int, query: str, passage: str, enc, i: int, spans) -> list[_Window]:
-        """Greedy windows of whole contexts, each within max_length tokens."""
-        whole = self._window(item, list(range(len(spans))), enc, i, query, spans)
-        per_context = np.asarray([t.size for t in whole.context_tokens])
-        overhead = len(enc["input_ids"][i]) - int(per_context.sum())
-        budget = self.max_length - overhead - 2  # seams can merge or split a token or two
-        groups: list[list[int]] = []
-        current: list[int] = []
-        used = 0
-        for k, n in enumerate(per_context.tolist()):
-            if current and used + n > budget:
-                groups.append(current)
-                current, used = [], 0
-            current.append(k)
-            used += n
-        groups.append(current)
+    def _split(self, whole: _Window, query: str, passage: str, spans, offsets) -> list[_Window]:
+        """Windows of whole contexts, packed greedily (pruning.evaluate.windows); an overlong context gets its own."""
+        encoded: dict[tuple[int, int], Any] = {}
+
+        def window_of(a: int, b: int):  # contexts [a, b) as one window's encoding
+            if (a, b) not in encoded:
+                encoded[a, b] = self._encode([query], [passage[spans[a][0] : spans[b - 1][1]]])
+            return encoded[a, b]
+
+        def fits(a: int, b: int) -> bool:
+            return self._fits(len(window_of(a, b)["input_ids"][0]))
+
         windows = []
-        for group in groups:
-            # the group's stretch of the passage as written (for joined contexts: the join of the group)
-            first, last = spans[group[0]][0], spans[group[-1]][1]
-            sub_spans = [(spans[k][0] - first, spans[k][1] - first) for k in group]
-            sub = self._encode([query], [passage[first:last]], truncate=True)
-            if len(group) == 1 and per_context[group[0]] > budget:
-                self.truncated_contexts += 1
-                logger.warning(
-                    "item %d: context %d alone exceeds the %d-token window; scored on its first tokens",
-                    item,
-                    group[0],
-                    self.max_length,
-                )
-            windows.append(self._window(item, group, sub, 0, query, sub_spans))
-        logger.info("item %d: passage of %d tokens scored in %d windows", item, len(enc["input_ids"][i]), len(groups))
+        for a, b in greedy_runs(len(spans), fits):
+            if fits(a, b):
+                first = spans[a][0]
+                sub_spans = [(x - first, y - first) for x, y in spans[a:b]]
+                windows.append(self._window(whole.item, list(range(a, b)), window_of(a, b), 0, query, sub_spans))
+            else:
+                starts = [offsets[t][0] - self._passage_offset(query) for t in whole.context_tokens[a]]
+                windows.extend(self._pieces(whole.item, a, query, passage, spans[a], starts))
+        n_tokens = len(whole.input_ids)
+        logger.info("item %d: passage of %d tokens scored in %d windows", whole.item, n_tokens, len(windows))
+        return windows
+
+    def _pieces(self, item: int, k: int, query: str, passage: str, span, starts: list[int]) -> list[_Window]:
+        """Context k, too long for one window, cut at its tokens' starts into windows of its own: all its tokens
+        are scored, and its score is over all of them (`score`)."""
+        cuts = sorted({span[0], *(s for s in starts if span[0] < s < span[1]), span[1]})
+        encoded: dict[tuple[int, int], Any] = {}
+
+        def length(a: int, b: int) -> int:
+            if (a, b) not in encoded:
+                encoded[a, b] = self._encode([query], [passage[cuts[a] : cuts[b]]])
+            return len(encoded[a, b]["input_ids"][0])
+
+        room = self.max_length - len(self._encode([query], [""])["input_ids"][0])
+        if room < 1:
+            raise PruningError(f"item {item}: the query fills the {self.max_length}-token window: no room for text")
+        pieces = token_pieces(len(cuts) - 1, room, length, self.max_length)
+        self.split_contexts += 1
+        logger.info("item %d: context %d is longer than one window: scored over %d windows", item, k, len(pieces))
+        windows = []
+        for a, b in pieces:
+            window = self._window(item, [k], encoded[a, b], 0, query, [(0, cuts[b] - cuts[a])])
+            window.finishes = b == len(cuts) - 1
+            windows.append(window)
         return windows
 
     # ---- forward -----------------------------------------------------------------------------------
@@ -318,18 +341,21 @@ class ContextScorer:
         block = self.batch_size * SORT_BLOCK_BATCHES
         for start in range(0, len(items), block):
             windows = sorted(self._windows_for(items[start : start + block], start), key=lambda w: len(w.input_ids))
+            positions: dict[tuple[int, int], list[np.ndarray]] = {}  # (item, context) → its probabilities
             for w0 in range(0, len(windows), self.batch_size):
                 chunk = windows[w0 : w0 + self.batch_size]
                 probs, logits = self._forward(chunk)
                 for w, p, logit in zip(chunk, probs, logits, strict=True):
                     for k, ctx in enumerate(w.contexts):
-                        scores[w.item][ctx] = context_score(p[w.context_tokens[k]], self.rule)
+                        positions.setdefault((w.item, ctx), []).append(p[w.context_tokens[k]])
                     ranking[w.item] = max(ranking[w.item], logit)
                     n_windows[w.item] += 1
-                    bar.update(len(w.contexts))
+                    bar.update(len(w.contexts) if w.finishes else 0)
+            for (i, ctx), parts in positions.items():
+                scores[i][ctx] = context_score(np.concatenate(parts), self.rule)
         bar.close()
         for i, row in enumerate(scores):
             missing = [k for k, v in enumerate(row) if not np.isfinite(v)]
-            if missing:  # a bug, not bad input: every context must have been scored exactly once
+            if missing:  # a bug, not bad input: every context must have been scored
                 raise RuntimeError(f"item {i}: contexts {missing} were not scored")
         return [ScoredItem(s, r, n) for s, r, n in zip(scores, ranking, n_windows, strict=True)]

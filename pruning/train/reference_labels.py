@@ -33,7 +33,10 @@ def relevant_indices(relevance: Sequence[int], n_spans: int) -> list[int]:
 
 
 def _ids(tokenizer: Any, text: str | list[str], special: bool) -> list[int]:
-    batch = tokenizer([text], add_special_tokens=special, padding=False, truncation=False, return_attention_mask=False)
+    # positions are counted on the whole text and clipped to the truncated batch later: the tokenizer's warning
+    # that the text is longer than the model's maximum would be false (verbose=False)
+    kwargs = {"padding": False, "truncation": False, "return_attention_mask": False, "verbose": False}
+    batch = tokenizer([text], add_special_tokens=special, **kwargs)
     return list(batch["input_ids"][0])
 
 

@@ -165,6 +165,7 @@ def train(config: RunConfig, progress: bool = True, resume: str | None = None) -
         head_learning_rate=targs.head_learning_rate,
         token_teacher_weight=targs.token_teacher_weight,
         loss_accumulation=targs.loss_accumulation,
+        eval_loss_average=targs.eval_loss_average,
     )
     if config.compat != "none":
         logger.info("compat: %s: %s", config.compat, config.behaviours())

@@ -10,6 +10,11 @@ is its own mean and is not divided by the accumulation count, so gradients are s
 logged `loss` is that sum (accumulation × a mean). The logged components stay means over the micro-batches, so
 they compare across both modes.
 
+Evaluation losses are by default means over the split: `eval_ranking_loss` over all its pairs, `eval_pruning_loss`
+over all its labelled tokens, `eval_loss` their weighted sum. `eval_loss_average="per_batch"` logs them as the
+reference's trainer did: each component the mean of its per-batch values (each batch's token cross-entropy a mean
+over that batch's labelled tokens), and `eval_loss` the Trainer's own, each batch's total weighted by its pairs.
+
 Under DDP (torchrun, accelerate launch) the token cross-entropy is normalised by the labelled tokens of the global
 batch (HF gathers `num_items_in_batch` across processes when `average_tokens_across_devices` is on, the default)
 and scaled so that DDP's gradient mean gives the single-process loss; the logged components are means over the
@@ -35,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 COMPONENTS = ("ranking_loss", "pruning_loss")
 LOSS_ACCUMULATION = ("full_batch", "micro_batch_sum")
+EVAL_LOSS_AVERAGE = ("split", "per_batch")
 #: The span counts (the collator's `span_counts` of each batch) that a run summary reports.
 SPAN_COUNT_NAMES = ("truncated_spans", "total_spans")
 
@@ -57,13 +63,15 @@ class PruningTrainer(CheckpointingMixin, Trainer):
         head_learning_rate: float | None = None,
         token_teacher_weight: float = 0.0,
         loss_accumulation: str = "full_batch",
+        eval_loss_average: str = "split",
         **kwargs,
     ):
-        if loss_accumulation not in LOSS_ACCUMULATION:
-            raise ValueError(
-                f"PruningTrainer: loss_accumulation must be one of {', '.join(LOSS_ACCUMULATION)}, "
-                f"got {loss_accumulation!r}"
-            )
+        for name, value, allowed in (
+            ("loss_accumulation", loss_accumulation, LOSS_ACCUMULATION),
+            ("eval_loss_average", eval_loss_average, EVAL_LOSS_AVERAGE),
+        ):
+            if value not in allowed:
+                raise ValueError(f"PruningTrainer: {name} must be one of {', '.join(allowed)}, got {value!r}")
         super().__init__(*args, **kwargs)
         if self.accelerator.gradient_accumulation_steps != 1:
             raise PruningError(
@@ -73,6 +81,7 @@ class PruningTrainer(CheckpointingMixin, Trainer):
                 "transformers>=5.6 (pip install -U transformers) or set gradient_accumulation_steps: 1"
             )
         self.loss_accumulation = loss_accumulation
+        self.eval_loss_average = eval_loss_average
         self.ranking_weight = ranking_weight
         self.pruning_weight = pruning_weight
         self.head_learning_rate = head_learning_rate
@@ -149,12 +158,15 @@ class PruningTrainer(CheckpointingMixin, Trainer):
         return (parts.total, outputs) if return_outputs else parts.total
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
-        """Evaluation: loss only, with the components accumulated as means over pairs / labelled tokens."""
+        """Evaluation: loss only, with the components accumulated as means over pairs / labelled tokens, or with
+        `eval_loss_average="per_batch"` as means of the per-batch values (each batch weighs 1)."""
         inputs = self._prepare_inputs(inputs)
         with torch.no_grad():
             parts, _ = self._parts(model, inputs)
         n_pairs = float(inputs["ranking_targets"].numel())
         n_tokens = float(inputs["labels"].ne(-100).sum().item())
+        if self.eval_loss_average == "per_batch":
+            n_pairs = n_tokens = 1.0
         self._eval_sums["ranking_loss"] += parts.ranking.item() * n_pairs
         self._eval_weights["ranking_loss"] += n_pairs
         self._eval_sums["pruning_loss"] += parts.pruning.item() * n_tokens
@@ -175,8 +187,9 @@ class PruningTrainer(CheckpointingMixin, Trainer):
         for name in COMPONENTS:
             if self._eval_weights[name]:
                 metrics[f"{prefix}_{name}"] = self._eval_sums[name] / self._eval_weights[name]
-        if self._eval_weights["ranking_loss"]:
-            # The Trainer averages per-batch losses; report the exact weighted total instead.
+        if self._eval_weights["ranking_loss"] and self.eval_loss_average == "split":
+            # The Trainer weighs each batch's total by its rows; over the split the total is its components' sum.
+            # per_batch keeps the Trainer's value: the reference logged that one (transformers 4.52 computes it alike).
             metrics[f"{prefix}_loss"] = (
                 self.ranking_weight * metrics[f"{prefix}_ranking_loss"]
                 + self.pruning_weight * metrics[f"{prefix}_pruning_loss"]

@@ -86,7 +86,7 @@ def test_recall_floor_and_diagnostics(data: Path, scores: Path, capsys: pytest.C
     argv = ["--scores", str(scores), "-j", str(data), "--thresholds", "0.3", "0.5", "0.7", "--min-recall", "0.9"]
     assert main([*argv, "--format", "markdown", "--diagnose"]) == 0
     out = capsys.readouterr().out
-    assert "best threshold by F2.5: 0.3; by F2.5 with recall >= 90 %: 0.3" in out
+    assert "**best threshold by F2.5: 0.3**\n\n**best threshold by F2.5 with recall >= 90 %: 0.3**" in out
     assert "| this run (best by F2.5 with recall >= 90 %) | 0.3 | 0.9560 | 0 | 100.00 | 75.00 | 20.00 |" in out
     assert "within-item AUC (mean over 2 items with both labels): 1.000" in out
     assert main([*argv[:-1], "1.0", "--thresholds", "0.5", "0.7", "--format", "json", "--diagnose"]) == 0
@@ -96,7 +96,7 @@ def test_recall_floor_and_diagnostics(data: Path, scores: Path, capsys: pytest.C
     assert [e["query"] for e in result["diagnostics"]["hardest_items"]] == ["消費税率は？", "capital of France?"]
     assert main([*argv[:-1], "1.0", "--thresholds", "0.5", "0.7", "--format", "markdown"]) == 0
     out = capsys.readouterr().out
-    assert "by F2.5 with recall >= 100 %: none of the thresholds" in out
+    assert "**best threshold by F2.5 with recall >= 100 %: none of the thresholds**" in out
     assert "note: no swept threshold keeps recall >= 100 %." in out
 
 

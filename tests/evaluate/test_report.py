@@ -110,6 +110,25 @@ def test_markdown_bolds_only_the_best_row(small: dict[str, Any]) -> None:
     assert [row.startswith("| **") for row in rows] == [False, True, False, False]
 
 
+# F1 is best at 0.5 (TP 2, FP 0, FN 1: 0.8), where recall is 2/3; of the thresholds that keep every relevant
+# context (0.1: TP 3, FP 5; 0.3: TP 3, FP 3) a recall floor of 99 % picks 0.3 (F1 0.667 against 0.545).
+FLOOR_SCORES = [[0.2, 0.8, 0.4, 0.35], [0.35, 0.6, 0.2], [0.32, 0.05]]
+
+
+def test_a_recall_floor_with_another_threshold_leaves_the_bold_row_to_the_metric() -> None:
+    result = build_result("small.json", ITEMS, FLOOR_SCORES, THRESHOLDS, best_by="f1", min_recall=0.99)
+    assert result["best"] == {"metric": "f1", "threshold": 0.5}
+    assert result["best_with_min_recall"] == {"metric": "f1", "min_recall": 0.99, "threshold": 0.3}
+    assert json.loads(render_json(result))["best"]["threshold"] == 0.5
+    for rendered in (render_markdown(result), render_text(result)):
+        lines = rendered.splitlines()
+        rows = [line for line in lines if line.startswith("| ")][1:]
+        bold = [row.split(" | ")[0] for row in rows if row.startswith("| **")]
+        assert bold == ["| **0.5**"] and len(rows) == 4
+        best = [line.strip("*") for line in lines if line.lstrip("*").startswith("best threshold")]
+        assert best == ["best threshold by F1: 0.5", "best threshold by F1 with recall >= 99 %: 0.3"]
+
+
 def test_threshold_block_on_seed_row() -> None:
     block = render_threshold_block(ThresholdRow.from_counts(0.3, 686, 858, 330, 5))
     assert "compression 17.83 %" in block and "recall 99.28 %" in block and "F2.5 0.8483" in block

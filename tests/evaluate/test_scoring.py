@@ -135,19 +135,19 @@ def test_windows_cover_every_context_of_a_long_passage(model, tiny_tokenizer):
         expected = _direct_scores(model, tiny_tokenizer, alone, "pair")
         np.testing.assert_allclose([long_result.scores[k] for k in group], expected, rtol=0, atol=1e-5)
     assert short_result.windows == 1
-    assert scorer.truncated_contexts == 0
+    assert scorer.split_contexts == 0
 
 
 def test_a_single_overlong_context_is_scored_and_counted(model, tiny_tokenizer):
     item = EvalItem(query="質問", contexts=["長い文。" * 60, "短い。"], labels=[1, 0], reasoning=None)
     scorer = ContextScorer(model, tiny_tokenizer, max_length=48, batch_size=2)
     (result,) = scorer.score([item], progress=False)
-    assert len(result.scores) == 2 and scorer.truncated_contexts == 1
+    assert len(result.scores) == 2 and scorer.split_contexts == 1 and result.windows > 2
     two = EvalItem(
         query="質問", contexts=["長い文。" * 60, "短い。", "別の長い文。" * 50], labels=[1, 0, 0], reasoning=None
     )
     scorer.score([two], progress=False)
-    assert scorer.truncated_contexts == 3  # counted across calls, one per overlong context
+    assert scorer.split_contexts == 3  # counted across calls, one per overlong context
 
 
 def test_bad_arguments(model, tiny_tokenizer):

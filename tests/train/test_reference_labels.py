@@ -11,6 +11,7 @@ import pytest
 
 from pruning.train.collator import PruningCollator, token_labels_for_pair
 from pruning.train.reference_labels import passage_start, reference_token_labels, relevant_indices, span_positions
+from tests.conftest import build_char_tokenizer
 
 pytestmark = pytest.mark.unit
 
@@ -104,10 +105,13 @@ def test_passage_start_skips_the_probe_inside_the_query(char_tokenizer):
     assert passage_start(char_tokenizer, "a test") == 10
 
 
-def test_positions_are_not_cut_at_the_tokenizer_length(char_tokenizer):
+def test_positions_are_not_cut_at_the_tokenizer_length():
     # the reference re-tokenised without truncation: 71 ids (▁ + 70 × a) although model_max_length is 64
-    assert char_tokenizer.model_max_length == 64
-    assert span_positions(char_tokenizer, "q", ["a" * 70]) == [(5, 76)]
+    tokenizer = build_char_tokenizer()  # its own: the warning flag is per tokenizer
+    assert tokenizer.model_max_length == 64
+    assert span_positions(tokenizer, "q", ["a" * 70]) == [(5, 76)]
+    # counted, then clipped to the batch by the collator: the tokenizer's "longer than the maximum" warning stays off
+    assert "sequence-length-is-longer-than-the-specified-maximum" not in tokenizer.deprecation_warnings
 
 
 def test_a_relevant_index_past_the_last_sentence_is_skipped(char_tokenizer):

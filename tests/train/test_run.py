@@ -306,6 +306,7 @@ def test_the_run_summary_file(tmp_path, tiny_backbone_dir, data_files, caplog, m
             "model_args.head_input": ["final", "default"],
             "data_args.token_labels": ["offsets", "default"],
             "training_args.loss_accumulation": ["full_batch", "default"],
+            "training_args.eval_loss_average": ["split", "default"],
         },
     }
     assert (summary["seed"], summary["precision"], summary["resumed_from"]) == (42, "fp32", None)

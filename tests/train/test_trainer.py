@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -207,6 +209,85 @@ def test_evaluation_weighs_every_batch_by_its_pairs_and_tokens(tmp_path, tiny_ba
     assert metrics["eval_ranking_loss"] == pytest.approx(squared / pairs, rel=1e-5)
     assert metrics["eval_pruning_loss"] == pytest.approx(cross_entropy / tokens, rel=1e-5)
     assert metrics["eval_loss"] == pytest.approx(0.05 * squared / pairs + cross_entropy / tokens, rel=1e-5)
+
+
+class _TokenIdLogits(torch.nn.Module):
+    """A stub pruner: ranking logit 0; token logits (0, 0) for id 1 and (0, ln 3) for id 2, so a labelled token's
+    cross-entropy is ln 2 for id 1, and ln(4/3) (label 1) or ln 4 (label 0) for id 2."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))  # the Trainer wants a parameter to place
+
+    def forward(self, input_ids, **_):
+        second = (input_ids == 2).float() * torch.log(torch.tensor(3.0))
+        token_logits = torch.stack([torch.zeros_like(second), second], dim=-1)
+        return SimpleNamespace(ranking_logits=torch.zeros(len(input_ids)), token_logits=token_logits)
+
+
+def _row(ids, labels, target):
+    """One dataset row (a query with one passage) as tensors; `_concat` stacks rows into a batch."""
+    return {"input_ids": [ids], "labels": [labels], "ranking_targets": [target]}
+
+
+def _concat(rows):
+    return {key: torch.tensor([v for row in rows for v in row[key]]) for key in rows[0]}
+
+
+# Batches of 2 rows: A = rows 1-2 (2 pairs, targets 1 and 1: squared errors 1, 1; 3 labelled tokens of id 1:
+# ln 2 each), B = row 3 (1 pair, target 2: squared error 4; 1 labelled token of id 2 with label 1: ln 4/3).
+HAND_ROWS = [
+    _row([1, 1, 3], [0, 1, -100], 1.0),
+    _row([1, 3, 3], [1, -100, -100], 1.0),
+    _row([2, 3, 3], [1, -100, -100], 2.0),
+]
+LN2, LN4_3 = math.log(2), math.log(4 / 3)
+TOTAL_A, TOTAL_B = RANKING_WEIGHT * 1 + PRUNING_WEIGHT * LN2, RANKING_WEIGHT * 4 + PRUNING_WEIGHT * LN4_3
+HAND = {  # (ranking, pruning, total)
+    # over the split: 3 pairs, 4 labelled tokens; the total is the components' weighted sum
+    "split": (
+        (1 + 1 + 4) / 3,
+        (3 * LN2 + LN4_3) / 4,
+        RANKING_WEIGHT * (1 + 1 + 4) / 3 + PRUNING_WEIGHT * (3 * LN2 + LN4_3) / 4,
+    ),
+    # as the reference logged them: the mean of the two batches' own means, and the Trainer's total, each batch's
+    # total weighted by its size (2 and 1 pairs; the reference's eval_loss was measured to follow this rule)
+    "per_batch": ((1 + 4) / 2, (LN2 + LN4_3) / 2, (2 * TOTAL_A + TOTAL_B) / 3),
+}
+
+
+@pytest.mark.parametrize("average", ["split", "per_batch"])
+def test_eval_losses_follow_their_average_over_batches_of_unequal_size(tmp_path, average):
+    args = PruningTrainingArguments(
+        output_dir=str(tmp_path), report_to="none", per_device_eval_batch_size=2, remove_unused_columns=False
+    )
+    trainer = PruningTrainer(
+        model=_TokenIdLogits(),
+        args=args,
+        data_collator=_concat,
+        eval_dataset=HAND_ROWS,
+        ranking_weight=RANKING_WEIGHT,
+        pruning_weight=PRUNING_WEIGHT,
+        eval_loss_average=average,
+    )
+    metrics = trainer.evaluate()
+    ranking, pruning, total = HAND[average]
+    assert metrics["eval_ranking_loss"] == pytest.approx(ranking, rel=1e-6)
+    assert metrics["eval_pruning_loss"] == pytest.approx(pruning, rel=1e-6)
+    assert metrics["eval_loss"] == pytest.approx(total, rel=1e-6)
+    other = HAND["per_batch" if average == "split" else "split"]
+    assert all(abs(mine - theirs) > 0.01 for mine, theirs in zip(HAND[average], other, strict=True))
+    # per_batch's total is not the sum of its component means: the reference's Trainer weighed batches by size
+    assert (
+        abs(HAND["per_batch"][2] - (RANKING_WEIGHT * HAND["per_batch"][0] + PRUNING_WEIGHT * HAND["per_batch"][1]))
+        > 0.01
+    )
+
+
+def test_unknown_eval_loss_average_is_an_error(tmp_path):
+    args = PruningTrainingArguments(output_dir=str(tmp_path), report_to="none")
+    with pytest.raises(ValueError, match="eval_loss_average must be one of split, per_batch, got 'tokens'"):
+        PruningTrainer(model=_TokenIdLogits(), args=args, eval_loss_average="tokens")
 
 
 def _last_log(trainer):
