@@ -43,10 +43,6 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
-
-
 SECTIONS = ("model_args", "data_args", "training_args")
 COMPAT_KEY = "compat"
 COMPAT_MODES = ("none", "reference")
@@ -224,7 +220,7 @@ def _parse_value(text: str) -> Any:
             pass
     if text.lower() in ("yes", "no", "on", "off", "y", "n"):
         return text
-    return _load_yaml(text) if text else None
+    return yaml.load(text, Loader=_Loader) if text else None  # noqa: S506 (a SafeLoader)
 
 
 def _type_name(f: dataclasses.Field) -> str:
@@ -285,7 +281,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     """Read, override and validate a run config. Errors name the file, section and key."""
     path = Path(path)
     try:
-        raw = _load_yaml(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except FileNotFoundError:
         raise PruningError(f"{path}: no such config file") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
