@@ -87,26 +87,55 @@ def tiny_tokenizer():
     return build_tiny_tokenizer(_corpus())
 
 
-@pytest.fixture(scope="session")
-def tiny_backbone_dir(tmp_path_factory, tiny_tokenizer) -> Path:
-    """A randomly initialised 2-layer BERT with one logit, saved with its tokenizer."""
+def tiny_bert(tokenizer, seed: int = 0, hidden: int = 32, positions: int = 256):
+    """A random 2-layer BERT with one logit over `tokenizer`; the same weights for the same seed in any process."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     config = BertConfig(
-        vocab_size=len(tiny_tokenizer),
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden,
+        max_position_embeddings=positions,
+        num_labels=1,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return BertForSequenceClassification(config)
+
+
+def tiny_modernbert(tokenizer, seed: int = 0):
+    """A random 2-layer ModernBERT (local and global attention) with one logit over `tokenizer`."""
+    import torch
+    from transformers import ModernBertConfig, ModernBertForSequenceClassification
+
+    torch.manual_seed(seed)
+    config = ModernBertConfig(
+        vocab_size=len(tokenizer),
         hidden_size=32,
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
         max_position_embeddings=256,
+        local_attention=16,
+        global_attn_every_n_layers=2,
         num_labels=1,
-        pad_token_id=tiny_tokenizer.pad_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        cls_token_id=tokenizer.cls_token_id,
+        sep_token_id=tokenizer.sep_token_id,
     )
-    model = BertForSequenceClassification(config)
+    return ModernBertForSequenceClassification(config)
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone_dir(tmp_path_factory, tiny_tokenizer) -> Path:
+    """A randomly initialised 2-layer BERT with one logit, saved with its tokenizer."""
     path = tmp_path_factory.mktemp("tiny_backbone")
-    model.save_pretrained(path)
+    tiny_bert(tiny_tokenizer).save_pretrained(path)
     tiny_tokenizer.save_pretrained(path)
     return path
 

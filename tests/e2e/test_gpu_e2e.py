@@ -54,32 +54,12 @@ SEED_RUN_BANDS = Bands(f2_5=0.01, fn=2, count=2, score_drift=0.05, trajectory_re
 
 def _dry_run_overrides(root: Path) -> list[str]:
     """The seed config on the CPU: a tiny random ModernBERT (character tokenizer) and synthetic rows."""
-    import torch
-    from transformers import ModernBertConfig, ModernBertForSequenceClassification
-
-    from tests.conftest import build_char_tokenizer
+    from tests.conftest import build_char_tokenizer, tiny_modernbert
     from tests.train.tiny import write_data
 
     tokenizer = build_char_tokenizer()
-    torch.manual_seed(0)
-    config = ModernBertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=256,
-        local_attention=16,
-        global_attn_every_n_layers=2,
-        num_labels=1,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        cls_token_id=tokenizer.cls_token_id,
-        sep_token_id=tokenizer.sep_token_id,
-    )
     model = root / "tiny-modernbert"
-    ModernBertForSequenceClassification(config).save_pretrained(model)
+    tiny_modernbert(tokenizer).save_pretrained(model)
     tokenizer.save_pretrained(model)
     data = write_data(root / "data")
     return [

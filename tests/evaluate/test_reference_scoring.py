@@ -21,6 +21,7 @@ from pruning.data.eval_files import EvalItem
 from pruning.errors import PruningError
 from pruning.evaluate.scoring import ContextScorer, context_score, reference_contexts, reference_ranges
 from pruning.train.modeling import ContextPruner
+from tests.conftest import tiny_bert
 
 pytestmark = pytest.mark.unit
 
@@ -28,21 +29,10 @@ pytestmark = pytest.mark.unit
 @pytest.fixture(scope="module")
 def char_model_dir(tmp_path_factory, char_tokenizer):
     """A random 2-layer BERT pruner over the character tokenizer, saved with it."""
-    from transformers import BertConfig, BertForSequenceClassification
-
-    torch.manual_seed(5)
-    config = BertConfig(
-        vocab_size=len(char_tokenizer),
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-        num_labels=1,
-        pad_token_id=char_tokenizer.pad_token_id,
-    )
     path = tmp_path_factory.mktemp("char_pruner")
-    ContextPruner(BertForSequenceClassification(config)).save_pretrained(path, tokenizer=char_tokenizer)
+    ContextPruner(tiny_bert(char_tokenizer, seed=5, hidden=16, positions=64)).save_pretrained(
+        path, tokenizer=char_tokenizer
+    )
     return path
 
 

@@ -119,23 +119,9 @@ def tiny_run(root: Path, backbone: Path, data: Path, name: str, seed: int, eval_
 def char_backbone(path: Path) -> Path:
     """A random 2-layer BERT over the character tokenizer, the same in every process (the Unigram-trained tiny
     tokenizer need not be), saved with its tokenizer."""
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification
-
-    from tests.conftest import build_char_tokenizer
+    from tests.conftest import build_char_tokenizer, tiny_bert
 
     tokenizer = build_char_tokenizer()
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=1,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    BertForSequenceClassification(config).save_pretrained(path)
+    tiny_bert(tokenizer, positions=128).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path

@@ -14,33 +14,15 @@ from pruning.errors import PruningError
 from pruning.train.collator import PruningCollator
 from pruning.train.losses import pruning_loss
 from pruning.train.modeling import ContextPruner, final_norm_module
+from tests.conftest import tiny_modernbert
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")
 def modernbert_dir(tmp_path_factory, tiny_tokenizer):
-    from transformers import ModernBertConfig, ModernBertForSequenceClassification
-
-    torch.manual_seed(0)
-    config = ModernBertConfig(
-        vocab_size=len(tiny_tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=256,
-        local_attention=16,
-        global_attn_every_n_layers=2,
-        num_labels=1,
-        pad_token_id=tiny_tokenizer.pad_token_id,
-        bos_token_id=tiny_tokenizer.bos_token_id,
-        eos_token_id=tiny_tokenizer.eos_token_id,
-        cls_token_id=tiny_tokenizer.cls_token_id,
-        sep_token_id=tiny_tokenizer.sep_token_id,
-    )
     path = tmp_path_factory.mktemp("modernbert")
-    ModernBertForSequenceClassification(config).save_pretrained(path)
+    tiny_modernbert(tiny_tokenizer).save_pretrained(path)
     tiny_tokenizer.save_pretrained(path)
     return path
 
