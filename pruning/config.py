@@ -2,8 +2,8 @@
 
 Strict by design: an unknown or misspelled key is an error naming it (with the nearest valid key), and every
 key is honoured. `training_args` takes HF `TrainingArguments` names plus this project's keys
-(`ranking_weight`, `pruning_weight`, `token_teacher_weight`, `head_learning_rate`, `evals_per_run`,
-`loss_accumulation`, `eval_loss_average`).
+(`ranking_weight`, `pruning_weight`, `token_teacher_weight`, `sentence_teacher_weight`, `head_learning_rate`,
+`evals_per_run`, `loss_accumulation`, `eval_loss_average`).
 
 A top-level `compat: reference` (default `none`) switches on every behaviour of the reference implementation
 that made the seed's numbers (`COMPAT_PRESETS`); each is also a key of its own, and a key written in the
@@ -124,6 +124,9 @@ class PruningTrainingArguments(TrainingArguments):
     token_teacher_weight: float = field(
         default=0.0,
         metadata={"help": "α in [0, 1]: token targets are (1 - α) × label + α × the pair's ranking target"},
+    )
+    sentence_teacher_weight: float = field(
+        default=0.0, metadata={"help": "w in [0, 1]: token targets (1 - w) × label + w × context_spans_teacher"}
     )
     head_learning_rate: float | None = field(
         default=None, metadata={"help": "learning rate of the new heads (token head, classifier); None: learning_rate"}
@@ -296,11 +299,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     if compat not in COMPAT_MODES:
         raise PruningError(f"{path}: '{COMPAT_KEY}': expected one of {', '.join(COMPAT_MODES)}, got {compat!r}")
     sections = {}
-    for name, cls in (
-        ("model_args", ModelArgs),
-        ("data_args", DataArgs),
-        ("training_args", PruningTrainingArguments),
-    ):
+    for name, cls in (("model_args", ModelArgs), ("data_args", DataArgs), ("training_args", PruningTrainingArguments)):
         section = raw.get(name) or {}
         if not isinstance(section, dict):
             raise PruningError(f"{path}: section {name!r} must be a mapping")
@@ -342,9 +341,11 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         training_args = PruningTrainingArguments(**training)
     except (TypeError, ValueError) as exc:
         raise PruningError(f"{path}: invalid value: {exc}") from None
-    alpha = training_args.token_teacher_weight
-    if not 0.0 <= alpha <= 1.0:
-        raise PruningError(f"{path}: training_args: 'token_teacher_weight' must lie in [0, 1], got {alpha}")
+    for key in ("token_teacher_weight", "sentence_teacher_weight"):
+        if not 0.0 <= (weight := getattr(training_args, key)) <= 1.0:
+            raise PruningError(f"{path}: training_args: {key!r} must lie in [0, 1], got {weight}")
+    if training_args.sentence_teacher_weight and data_args.token_labels != "offsets":
+        raise PruningError(f"{path}: training_args: 'sentence_teacher_weight' needs data_args.token_labels: offsets")
     _check_types(model_args, f"{path}: model_args")
     _check_types(data_args, f"{path}: data_args")
     _check_model_ranges(model_args, f"{path}: model_args")

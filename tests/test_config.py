@@ -136,6 +136,44 @@ def test_token_teacher_weight_outside_unit_interval_names_the_key(tmp_path, alph
         load_config(path)
 
 
+def test_sentence_teacher_weight_defaults_to_off_and_takes_0_to_1(tmp_path):
+    assert load_config(_write(tmp_path, BASE)).training.sentence_teacher_weight == 0.0
+    for w in (0.0, 0.25, 1.0):
+        cfg = load_config(_write(tmp_path, {**BASE, "training_args": {"sentence_teacher_weight": w}}))
+        assert cfg.training.sentence_teacher_weight == w
+    cfg = load_config(_write(tmp_path, BASE), ["training_args.sentence_teacher_weight=0.5"])
+    assert cfg.training.sentence_teacher_weight == 0.5
+
+
+@pytest.mark.parametrize(
+    ("training", "message"),
+    [
+        ({"sentence_teacher_weight": 1.5}, r"'sentence_teacher_weight' must lie in \[0, 1\], got 1.5"),
+        ({"sentence_teacher_weight": -0.1}, r"'sentence_teacher_weight' must lie in \[0, 1\], got -0.1"),
+        ({"sentence_teacher_weight": float("nan")}, r"'sentence_teacher_weight' must lie in \[0, 1\], got nan"),
+        ({"sentence_teacher_weight": "0.5"}, "'sentence_teacher_weight' must be a number, got the string '0.5'"),
+        (
+            {"sentence_teacher_weigth": 0.5},
+            "unknown key 'sentence_teacher_weigth' \\(did you mean 'sentence_teacher_weight'",
+        ),
+    ],
+)
+def test_sentence_teacher_weight_is_strict(tmp_path, training, message):
+    with pytest.raises(PruningError, match=f"c.yaml: training_args: {message}"):
+        load_config(_write(tmp_path, {**BASE, "training_args": training}))
+
+
+def test_sentence_teacher_weight_needs_offset_token_labels(tmp_path):
+    message = r"c.yaml: training_args: 'sentence_teacher_weight' needs data_args.token_labels: offsets"
+    with pytest.raises(PruningError, match=message):
+        load_config(
+            _write(tmp_path, {**BASE, "compat": "reference", "training_args": {"sentence_teacher_weight": 0.5}})
+        )
+    data = {**BASE["data_args"], "token_labels": "offsets"}  # a key written in the config wins over the preset
+    cfg = {**BASE, "compat": "reference", "data_args": data, "training_args": {"sentence_teacher_weight": 0.5}}
+    assert load_config(_write(tmp_path, cfg)).training.sentence_teacher_weight == 0.5
+
+
 def test_overrides_really_override(tmp_path):
     path = _write(tmp_path, BASE)
     loaded = load_config(

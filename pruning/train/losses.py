@@ -5,7 +5,9 @@ Inputs: `ranking_logits` (P,) raw reranker logits, `ranking_targets` (P,) teache
 
 With `token_teacher_weight` α > 0 the token head is distilled from the teacher too: each labelled token's
 target keep probability is (1 − α) × its label + α × its pair's ranking target, and the loss is the
-cross-entropy against that soft target. α = 0 is the plain hard-label cross-entropy.
+cross-entropy against that soft target. α = 0 is the plain hard-label cross-entropy. `token_targets` (P, T),
+when given (the collator's sentence-teacher targets), take the place of the labels in that mix: the target is
+(1 − α) × token_target + α × the pair's ranking target, on the tokens the labels mark as labelled.
 
     >>> import torch
     >>> out = pruning_loss(torch.zeros(2), torch.ones(2), torch.zeros(2, 3, 2),
@@ -43,6 +45,7 @@ def pruning_loss(
     num_label_tokens: torch.Tensor | int | None = None,
     ranking_scale: float = 1.0,
     token_teacher_weight: float = 0.0,
+    token_targets: torch.Tensor | None = None,
 ) -> LossParts:
     """ranking_weight × MSE(logit, target) + pruning_weight × CE over labelled tokens.
 
@@ -60,10 +63,15 @@ def pruning_loss(
             f"pruning_loss: token_logits {tuple(token_logits.shape)} must be token_labels "
             f"{tuple(token_labels.shape)} + (2,)"
         )
+    if token_targets is not None and token_targets.shape != token_labels.shape:
+        raise ValueError(
+            f"pruning_loss: token_targets {tuple(token_targets.shape)} must have token_labels' shape "
+            f"{tuple(token_labels.shape)}"
+        )
     if not 0.0 <= token_teacher_weight <= 1.0:
         raise ValueError(f"pruning_loss: token_teacher_weight must lie in [0, 1], got {token_teacher_weight}")
     ranking = F.mse_loss(ranking_logits.float(), ranking_targets.float()) * ranking_scale
-    if token_teacher_weight == 0.0:
+    if token_teacher_weight == 0.0 and token_targets is None:
         ce_sum = F.cross_entropy(
             token_logits.float().reshape(-1, 2),
             token_labels.reshape(-1),
@@ -71,7 +79,7 @@ def pruning_loss(
             reduction="sum",
         )
     else:
-        ce_sum = _soft_token_ce_sum(token_logits, token_labels, ranking_targets, token_teacher_weight)
+        ce_sum = _soft_token_ce_sum(token_logits, token_labels, ranking_targets, token_teacher_weight, token_targets)
     if num_label_tokens is None:
         num_label_tokens = token_labels.ne(IGNORE_INDEX).sum()
     denom = torch.as_tensor(num_label_tokens, dtype=ce_sum.dtype, device=ce_sum.device).clamp(min=1)
@@ -80,11 +88,16 @@ def pruning_loss(
 
 
 def _soft_token_ce_sum(
-    token_logits: torch.Tensor, token_labels: torch.Tensor, ranking_targets: torch.Tensor, alpha: float
+    token_logits: torch.Tensor,
+    token_labels: torch.Tensor,
+    ranking_targets: torch.Tensor,
+    alpha: float,
+    token_targets: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Summed cross-entropy of the labelled tokens against (1 − α) × label + α × the pair's ranking target."""
+    """Summed cross-entropy of the labelled tokens against (1 − α) × label (or token target) + α × the pair's
+    ranking target."""
     valid = token_labels.ne(IGNORE_INDEX)
-    hard = token_labels.clamp(min=0).float()
+    hard = token_labels.clamp(min=0).float() if token_targets is None else token_targets.float()
     keep = (1.0 - alpha) * hard + alpha * ranking_targets.float().unsqueeze(-1)
     log_probs = F.log_softmax(token_logits.float(), dim=-1)
     per_token = -(keep * log_probs[..., 1] + (1.0 - keep) * log_probs[..., 0])

@@ -115,9 +115,10 @@ def train(config: RunConfig, progress: bool = True, resume: str | None = None) -
         },
     }
     target = resolve_target_column(train_ds.column_names, dargs.teacher_column)
-    validate_dataset(train_ds, target, f"train split ({len(train_ds)} rows)")
+    sentence_scores = targs.sentence_teacher_weight > 0
+    validate_dataset(train_ds, target, _split_name("train", train_ds, dargs.train_files), sentence_scores)
     if eval_ds is not None:
-        validate_dataset(eval_ds, target, f"validation split ({len(eval_ds)} rows)")
+        validate_dataset(eval_ds, target, _split_name("validation", eval_ds, dargs.validation_files), sentence_scores)
 
     if targs.evals_per_run:
         total = (
@@ -152,6 +153,7 @@ def train(config: RunConfig, progress: bool = True, resume: str | None = None) -
         target_column=target,
         token_labels=dargs.token_labels,
         counts_in_batch=True,
+        sentence_teacher_weight=targs.sentence_teacher_weight,
     )
     trainer = PruningTrainer(
         model=model,
@@ -240,6 +242,11 @@ def train(config: RunConfig, progress: bool = True, resume: str | None = None) -
             margs.max_length,
         )
     return summary
+
+
+def _split_name(split: str, ds, files: list[str] | None) -> str:
+    """How row errors name a split: its row count and, for local files, the files."""
+    return f"{split} split ({len(ds)} rows{' of ' + ', '.join(files) if files else ''})"
 
 
 def _device_name() -> str:

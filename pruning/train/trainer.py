@@ -32,7 +32,7 @@ from transformers import Trainer
 
 from pruning.errors import PruningError
 from pruning.train.checkpoints import CheckpointingMixin
-from pruning.train.collator import SPAN_COUNTS
+from pruning.train.collator import SPAN_COUNTS, TOKEN_TARGETS
 from pruning.train.distributed import all_reduce_mean, all_reduce_sum
 from pruning.train.losses import LossParts, pruning_loss
 
@@ -126,7 +126,8 @@ class PruningTrainer(CheckpointingMixin, Trainer):
         if SPAN_COUNTS in inputs:
             counts = inputs[SPAN_COUNTS].tolist()
             self.span_counts = [mine + int(new) for mine, new in zip(self.span_counts, counts, strict=True)]
-        model_inputs = {k: v for k, v in inputs.items() if k not in ("labels", "ranking_targets", SPAN_COUNTS)}
+        not_inputs = ("labels", "ranking_targets", SPAN_COUNTS, TOKEN_TARGETS)
+        model_inputs = {k: v for k, v in inputs.items() if k not in not_inputs}
         outputs = model(**model_inputs)
         scale = 1.0
         if num_items_in_batch is not None:
@@ -144,6 +145,7 @@ class PruningTrainer(CheckpointingMixin, Trainer):
             num_label_tokens=num_items_in_batch,
             ranking_scale=scale,
             token_teacher_weight=self.token_teacher_weight,
+            token_targets=inputs.get(TOKEN_TARGETS),
         )
         return parts, outputs
 

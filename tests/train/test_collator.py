@@ -1,13 +1,15 @@
-"""Token labels come from character spans through offsets, for Japanese and English."""
+"""Token labels come from character spans through offsets, for Japanese and English; sentence-teacher targets."""
 
 from __future__ import annotations
 
 import copy
 
 import pytest
+import torch
 
 from pruning.data.spans import join_contexts
 from pruning.data.synthetic import make_rows
+from pruning.errors import PruningError
 from pruning.train.collator import PruningCollator
 from pruning.train.losses import IGNORE_INDEX
 
@@ -175,3 +177,70 @@ def test_model_inputs_of_each_mode(char_tokenizer, token_labels, inputs):
     assert "token_type_ids" in tokenizer("q", "p")  # the tokenizer makes them; only the mode decides
     batch = PruningCollator(tokenizer, max_length=32, token_labels=token_labels)([_hi_bye()])
     assert set(batch) == inputs | {"labels", "ranking_targets"}
+
+
+def _two_passages():
+    """Passage 0: "ab." relevant (teacher 0.2), "cd." not (0.8); passage 1: "晴。" outside every span, "東京。"
+    relevant (0.4)."""
+    return {
+        "query": "q",
+        "texts": ["ab. cd.", "晴。東京。"],
+        "labels": [1, 0],
+        "context_spans": [[[0, 3], [4, 7]], [[2, 5]]],
+        "context_spans_relevance": [[1, 0], [1]],
+        "context_spans_teacher": [[0.2, 0.8], [0.4]],
+    }
+
+
+def test_sentence_teacher_targets_by_hand(char_tokenizer):
+    # <s> ▁ q </s> </s> | ▁ a b . (sentence 0) | ▁ (the space: no span) | c d . (sentence 1) | </s>
+    # <s> ▁ q </s> </s> | ▁ 晴 。 (no span) | 東 京 。 (sentence 0) | </s> <pad> <pad>
+    batch = PruningCollator(char_tokenizer, max_length=32, sentence_teacher_weight=0.25)([_two_passages()])
+    x = IGNORE_INDEX
+    assert batch["labels"].tolist() == [
+        [x, x, x, x, x, 1, 1, 1, 1, x, 0, 0, 0, x],
+        [x, x, x, x, x, x, x, x, 1, 1, 1, x, x, x],
+    ]
+    a = 0.75 * 1 + 0.25 * 0.2  # relevant, teacher 0.2: 0.8
+    b = 0.75 * 0 + 0.25 * 0.8  # irrelevant, teacher 0.8: 0.2
+    c = 0.75 * 1 + 0.25 * 0.4  # relevant, teacher 0.4: 0.85
+    want = [[0, 0, 0, 0, 0, a, a, a, a, 0, b, b, b, 0], [0, 0, 0, 0, 0, 0, 0, 0, c, c, c, 0, 0, 0]]
+    torch.testing.assert_close(batch["token_targets"], torch.tensor(want, dtype=torch.float32))
+
+
+def test_sentence_teacher_weight_zero_adds_nothing(char_tokenizer):
+    row = _two_passages()
+    off = PruningCollator(char_tokenizer, max_length=32, sentence_teacher_weight=0.0)([row])
+    without = _two_passages()
+    del without["context_spans_teacher"]
+    plain = PruningCollator(char_tokenizer, max_length=32)([without])  # the field is not needed either
+    assert set(off) == set(plain) == {"input_ids", "attention_mask", "labels", "ranking_targets"}
+    for key in plain:
+        assert torch.equal(off[key], plain[key]), key
+
+
+def test_sentence_teacher_weight_one_is_the_teacher_score(char_tokenizer):
+    batch = PruningCollator(char_tokenizer, max_length=32, sentence_teacher_weight=1.0)([_two_passages()])
+    labelled = batch["labels"] != IGNORE_INDEX
+    assert batch["token_targets"][labelled].tolist() == pytest.approx([0.2] * 4 + [0.8] * 3 + [0.4] * 3)
+
+
+def test_a_row_without_sentence_scores_is_a_one_line_error(char_tokenizer):
+    row = _two_passages()
+    del row["context_spans_teacher"]
+    collator = PruningCollator(char_tokenizer, sentence_teacher_weight=0.5)
+    with pytest.raises(PruningError, match="row of query 'q': field 'context_spans_teacher' is missing"):
+        collator([row])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sentence_teacher_weight": 1.5}, r"sentence_teacher_weight must lie in \[0, 1\], got 1.5"),
+        ({"sentence_teacher_weight": -0.1}, r"sentence_teacher_weight must lie in \[0, 1\], got -0.1"),
+        ({"sentence_teacher_weight": 0.5, "token_labels": "reference"}, "needs token_labels='offsets'"),
+    ],
+)
+def test_sentence_teacher_weight_is_checked(char_tokenizer, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        PruningCollator(char_tokenizer, **kwargs)

@@ -132,3 +132,41 @@ def test_token_teacher_weight_outside_unit_interval_is_an_error(alpha):
         pruning_loss(
             torch.zeros(1), torch.zeros(1), torch.zeros(1, 1, 2), torch.tensor([[1]]), token_teacher_weight=alpha
         )
+
+
+def test_token_targets_by_hand():
+    # two labelled tokens with soft targets 0.8 and 0.2 (a sentence teacher's), p(keep) 0.75 and 0.5
+    token_logits = torch.tensor([[[0.0, math.log(3.0)], [1.0, 1.0], [5.0, -5.0]]])
+    labels = torch.tensor([[1, 0, IGNORE_INDEX]])
+    targets = torch.tensor([[0.8, 0.2, 0.9]])  # the unlabelled token's target is ignored
+    out = pruning_loss(torch.zeros(1), torch.tensor([0.5]), token_logits, labels, token_targets=targets)
+    first = -(0.8 * math.log(0.75) + 0.2 * math.log(0.25))
+    second = -math.log(0.5)
+    assert out.pruning.item() == pytest.approx((first + second) / 2, rel=1e-6)
+    # with the pair teacher too: (1 − α) × token target + α × ranking target, α = 0.5, ranking target 0.5
+    mixed = pruning_loss(
+        torch.zeros(1), torch.tensor([0.5]), token_logits, labels, token_teacher_weight=0.5, token_targets=targets
+    )
+    first = -(0.65 * math.log(0.75) + 0.35 * math.log(0.25))
+    assert mixed.pruning.item() == pytest.approx((first + second) / 2, rel=1e-6)
+
+
+def test_token_targets_equal_to_the_labels_give_the_hard_loss():
+    torch.manual_seed(3)
+    logits, labels = torch.randn(2, 5, 2), torch.randint(0, 2, (2, 5))
+    labels[0, 4] = IGNORE_INDEX
+    hard = pruning_loss(torch.zeros(2), torch.rand(2), logits, labels).pruning
+    targets = labels.clamp(min=0).float()
+    soft = pruning_loss(torch.zeros(2), torch.rand(2), logits, labels, token_targets=targets).pruning
+    assert soft.item() == pytest.approx(hard.item(), rel=1e-6)
+
+
+def test_token_targets_of_another_shape_are_an_error():
+    with pytest.raises(ValueError, match=r"token_targets \(1, 2\) must have token_labels' shape \(1, 3\)"):
+        pruning_loss(
+            torch.zeros(1),
+            torch.zeros(1),
+            torch.zeros(1, 3, 2),
+            torch.zeros(1, 3, dtype=torch.long),
+            token_targets=torch.zeros(1, 2),
+        )

@@ -468,3 +468,43 @@ def test_a_missing_validation_split_names_the_config_and_its_hint_works(tmp_path
         load_config(path, ["data_args.validation_split=null", "training_args.evals_per_run=null"]), progress=False
     )
     assert summary["resolved"]["eval_rows"] == 0
+
+
+def _write_sentence_rows(root: Path, drop_from_row: int | None = None) -> Path:
+    """data_files' rows plus context_spans_teacher: the opposite of each sentence's label (so that the targets move
+    wherever the weight does); `drop_from_row` leaves that training row without the field."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, n, seed in (("train", 48, 0), ("validation", 8, 1)):
+        with open(root / f"{name}.jsonl", "w", encoding="utf-8") as f:
+            for i, row in enumerate(make_rows(n, k=2, seed=seed)):
+                if not (name == "train" and i == drop_from_row):
+                    row["context_spans_teacher"] = [[1 - v for v in rel] for rel in row["context_spans_relevance"]]
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return root
+
+
+def test_sentence_teacher_weight_reaches_the_loss(tmp_path, tiny_backbone_dir, data_files):
+    sentence_files = _write_sentence_rows(tmp_path / "sentence-data")
+    runs = {
+        "plain": _run(tmp_path, tiny_backbone_dir, data_files, "plain", max_steps=1),
+        "off": _run(tmp_path, tiny_backbone_dir, sentence_files, "off", max_steps=1),
+        "on": _run(tmp_path, tiny_backbone_dir, sentence_files, "on", max_steps=1, sentence_teacher_weight=1.0),
+    }
+    first = {name: next(h for h in _history(s) if "loss" in h) for name, s in runs.items()}
+    assert first["off"]["loss"] == first["plain"]["loss"]  # weight 0: the field changes nothing
+    assert first["on"]["ranking_loss"] == pytest.approx(first["off"]["ranking_loss"], rel=1e-6)
+    assert first["on"]["pruning_loss"] != pytest.approx(first["off"]["pruning_loss"], rel=1e-3)
+
+
+def test_a_row_without_sentence_scores_names_the_file_row_and_field(tmp_path, tiny_backbone_dir, data_files):
+    files = _write_sentence_rows(tmp_path / "gap", drop_from_row=3)
+    with pytest.raises(PruningError) as err:
+        _run(tmp_path, tiny_backbone_dir, files, "gap", max_steps=1, sentence_teacher_weight=0.5)
+    assert str(err.value) == (
+        f"train split (48 rows of {files / 'train.jsonl'}): row 3: field 'context_spans_teacher' is missing, "
+        "and training_args.sentence_teacher_weight > 0 needs it"
+    )
+    with pytest.raises(
+        PruningError, match=r"train split \(48 rows of .*train.jsonl\): no field 'context_spans_teacher'"
+    ):
+        _run(tmp_path, tiny_backbone_dir, data_files, "none", max_steps=1, sentence_teacher_weight=0.5)
