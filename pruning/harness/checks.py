@@ -18,6 +18,9 @@ class Check:
     tolerance: str
     status: str
     detail: str = ""
+    low: float | None = None  # the band as numbers where it has them (the tolerance text says it to people)
+    high: float | None = None
+    sigmas: float | None = None  # |Δ| in units of a calibrated baseline's spread
 
 
 def not_in(baseline: dict[str, Any], what: str) -> str:

@@ -68,6 +68,16 @@ def _sigma_note(delta: float, sigma: float | None) -> str:
     return f"Δ = {delta:+.4g} ({abs(delta) / sigma:.1f} σ)"
 
 
+def _limits(expected: float, tol: float | None) -> dict[str, float]:
+    """A ± band as the check's `low` and `high`."""
+    return {} if tol is None else {"low": expected - tol, "high": expected + tol}
+
+
+def _sigmas(delta: float, sigma: float | None) -> dict[str, float]:
+    """The check's `sigmas`: |Δ| in units of a calibrated spread (none without one, or when it is 0)."""
+    return {"sigmas": abs(delta) / sigma} if sigma else {}
+
+
 def _join(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 
@@ -107,6 +117,8 @@ def _check_evaluation(
             _tol_text(bands.f2_5),
             _within(g_row["f2_5"], w_row["f2_5"], bands.f2_5),
             _sigma_note(g_row["f2_5"] - w_row["f2_5"], spread.get("f2_5")),
+            **_limits(w_row["f2_5"], bands.f2_5),
+            **_sigmas(g_row["f2_5"] - w_row["f2_5"], spread.get("f2_5")),
         )
     )
     checks.append(
@@ -117,6 +129,8 @@ def _check_evaluation(
             _tol_text(bands.fn),
             _within(g_row["fn"], w_row["fn"], bands.fn),
             _sigma_note(g_row["fn"] - w_row["fn"], spread.get("fn")),
+            **_limits(w_row["fn"], bands.fn),
+            **_sigmas(g_row["fn"] - w_row["fn"], spread.get("fn")),
         )
     )
     floor = bands.recall_min
@@ -131,6 +145,8 @@ def _check_evaluation(
             "report only" if floor is None else f">= {floor:.4f}",
             status,
             _sigma_note(g_row["recall"] - w_row["recall"], spread.get("recall_drop")),
+            low=floor,
+            **_sigmas(g_row["recall"] - w_row["recall"], spread.get("recall_drop")),
         )
     )
     worst, worst_detail = 0.0, ""
@@ -153,6 +169,8 @@ def _check_evaluation(
             _tol_text(bands.count),
             _within(worst, 0, bands.count),
             _join(worst_detail, _sigma_note(worst, spread.get("count"))),
+            high=bands.count,
+            **_sigmas(worst, spread.get("count")),
         )
     )
     if "items" in want:
@@ -185,7 +203,14 @@ def _check_scores(name: str, got: list[dict], want: list[dict], tol: float | Non
     offenders = "; ".join(f"item {i} ctx {j}: {gs:.4f} vs {ws:.4f}" for _, i, j, gs, ws in deltas[:3])
     detail = _join(f"{over} of {len(deltas)} beyond; worst: {offenders}", _sigma_note(worst, sigma))
     return Check(
-        f"{name}: per-context scores (max |Δ|)", round(worst, 6), 0, _tol_text(tol), _within(worst, 0, tol), detail
+        f"{name}: per-context scores (max |Δ|)",
+        round(worst, 6),
+        0,
+        _tol_text(tol),
+        _within(worst, 0, tol),
+        detail,
+        high=tol,
+        **_sigmas(worst, sigma),
     )
 
 
@@ -232,8 +257,24 @@ def _check_losses(run: RunArtifacts, baseline: dict[str, Any], bands: Bands, spr
             tol = _rel_tol(want[part], bands.loss_rel, None)
             value = got.get(part)
             status = FAIL if value is None else _within(value, want[part], tol)
-            note = "" if value is None else _sigma_note(value - want[part], _rel_sigma(spread, "loss_rel", want[part]))
-            checks.append(Check(f"{group} {part}", value, want[part], _tol_text(tol), status, note))
+            sigma = _rel_sigma(spread, "loss_rel", want[part])
+            note, spread_units = (
+                ("", {})
+                if value is None
+                else (_sigma_note(value - want[part], sigma), _sigmas(value - want[part], sigma))
+            )
+            checks.append(
+                Check(
+                    f"{group} {part}",
+                    value,
+                    want[part],
+                    _tol_text(tol),
+                    status,
+                    note,
+                    **_limits(want[part], tol),
+                    **spread_units,
+                )
+            )
     got_points = {p["step"]: p for p in run.eval_trajectory()}
     if not baseline.get("eval_trajectory"):
         checks.append(Check("eval loss trajectory", None, None, "", SKIP, not_in(baseline, "eval loss points")))
@@ -255,7 +296,16 @@ def _check_losses(run: RunArtifacts, baseline: dict[str, Any], bands: Bands, spr
                 else f"no eval_{part} logged at step {point['step']}"
             )
             checks.append(
-                Check(f"eval {part} at step {point['step']}", got, point[part], _tol_text(tol), status, detail)
+                Check(
+                    f"eval {part} at step {point['step']}",
+                    got,
+                    point[part],
+                    _tol_text(tol),
+                    status,
+                    detail,
+                    **_limits(point[part], tol),
+                    **({} if got is None else _sigmas(got - point[part], sigma)),
+                )
             )
     return checks
 

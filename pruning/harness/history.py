@@ -32,20 +32,6 @@ def _metric(name: str, value: Any, expected: Any, low: float | None, high: float
     return {"name": name, "value": value, "baseline": expected, "low": low, "high": high}
 
 
-def _band(check_tolerance: str, expected: float) -> tuple[float | None, float | None]:
-    """The band a check states ("±0.01", ">= 0.9813"), as low and high limits around `expected`."""
-    text = check_tolerance.strip()
-    try:
-        if text.startswith("±"):
-            width = float(text[1:])
-            return expected - width, expected + width
-        if text.startswith(">="):
-            return float(text[2:]), None
-    except ValueError:
-        pass
-    return None, None
-
-
 def key_metrics(comparison: Comparison) -> list[dict[str, Any]]:
     """F2.5, recall and FN at the baseline's best threshold per evaluation, and the final eval losses."""
     out = []
@@ -53,8 +39,7 @@ def key_metrics(comparison: Comparison) -> list[dict[str, Any]]:
         kind = next((k for k in ("F2.5 at", "FN at", "recall at") if f": {k} " in c.name), None)
         loss = c.name.startswith("final_eval ")
         if (kind or loss) and isinstance(c.obtained, int | float) and isinstance(c.expected, int | float):
-            low, high = _band(c.tolerance, float(c.expected))
-            out.append(_metric(c.name, c.obtained, c.expected, low, high))
+            out.append(_metric(c.name, c.obtained, c.expected, c.low, c.high))
     return out
 
 

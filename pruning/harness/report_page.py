@@ -9,7 +9,6 @@ Every text that comes from data or files is escaped. A section the baseline cann
 from __future__ import annotations
 
 import html
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -85,9 +84,8 @@ def verdict_sentence(comparison: Comparison) -> str:
 
 
 def _distance(check: Check) -> str:
-    """The difference in units of a calibrated baseline's spread, as the check's detail states it."""
-    found = re.search(r"\(([0-9.]+) σ\)", check.detail)
-    return f"{found.group(1)} σ" if found else ""
+    """The difference in units of a calibrated baseline's spread."""
+    return "" if check.sigmas is None else f"{check.sigmas:.1f} σ"
 
 
 def _checks_section(comparison: Comparison) -> str:

@@ -78,12 +78,12 @@ def test_compare_states_differences_in_units_of_sigma(tmp_path, three_runs):
     near = compare(load_run(make_run(tmp_path / "near", scores=_scores(0.83), pruning_loss=0.33)), baseline)
     assert near.ok, [c for c in near.checks if c.status == FAIL]
     scores = next(c for c in near.checks if c.name.startswith("easy.json: per-context scores"))
-    assert scores.detail.endswith("Δ = +0.02 (2.0 σ)")
+    assert scores.detail.endswith("Δ = +0.02 (2.0 σ)") and scores.sigmas == pytest.approx(2.0)
     loss = next(c for c in near.checks if c.name == "final_train pruning_loss")
-    assert loss.detail == "Δ = +0 (0.0 σ)"
+    assert loss.detail == "Δ = +0 (0.0 σ)" and loss.sigmas == pytest.approx(0.0, abs=1e-9)
     # a difference the runs never showed: σ = 0, so the floor decides and the note says so
     f25 = next(c for c in near.checks if c.name.startswith("easy.json: F2.5"))
-    assert "σ = 0" in f25.detail
+    assert "σ = 0" in f25.detail and f25.sigmas is None
 
     far = compare(load_run(make_run(tmp_path / "far", scores=_scores(0.95))), baseline)
     scores = next(c for c in far.checks if c.name.startswith("easy.json: per-context scores"))

@@ -94,10 +94,11 @@ def test_the_per_context_scores_row_in_full():
         FAIL,
         "3 of 5 beyond; worst: item 1 ctx 1: 0.1000 vs 0.5000; item 0 ctx 0: 0.8500 vs 0.5000; "
         "item 0 ctx 2: 0.2000 vs 0.5000",
+        high=0.25,
     )
     assert _check_scores("easy.json", got, want, tol=None).detail.startswith("0 of 5 beyond")  # report only
     assert _check_scores("none.json", [], [], tol=0.25) == Check(
-        "none.json: per-context scores (max |Δ|)", 0.0, 0, "±0.25", PASS, "0 of 0 beyond; worst: "
+        "none.json: per-context scores (max |Δ|)", 0.0, 0, "±0.25", PASS, "0 of 0 beyond; worst: ", high=0.25
     )
     assert _check_scores("easy.json", got[:1], want, tol=0.25) == Check(
         "easy.json: per-context scores", None, None, "±0.25", FAIL, "inputs differ from the baseline's"
@@ -200,12 +201,17 @@ def test_the_rows_of_an_evaluation_in_full(tmp_path, baseline):
     assert checks["easy.json: best threshold by f2_5"] == Check(
         "easy.json: best threshold by f2_5", 0.2, 0.3, "exact", FAIL
     )
-    assert checks["easy.json: F2.5 at 0.3"] == Check("easy.json: F2.5 at 0.3", 0.5, 1.0, "±0.01", FAIL)
-    assert checks["easy.json: FN at 0.3"] == Check("easy.json: FN at 0.3", 1, 0, "±2", PASS)
+    # the band also as numbers (low, high): what the history ledger records
+    assert checks["easy.json: F2.5 at 0.3"] == Check(
+        "easy.json: F2.5 at 0.3", 0.5, 1.0, "±0.01", FAIL, low=0.99, high=1.01
+    )
+    assert checks["easy.json: FN at 0.3"] == Check("easy.json: FN at 0.3", 1, 0, "±2", PASS, low=-2, high=2)
     # recall floor: the baseline's 1.0 less the default drop band 0.01
-    assert checks["easy.json: recall at 0.3"] == Check("easy.json: recall at 0.3", 0.5, 1.0, ">= 0.9900", FAIL)
+    assert checks["easy.json: recall at 0.3"] == Check(
+        "easy.json: recall at 0.3", 0.5, 1.0, ">= 0.9900", FAIL, low=0.99
+    )
     # the first largest cell difference, thresholds ascending and TP, FP, TN, FN in turn (0.1 and 0.2 agree)
-    pattern = Check("easy.json: threshold pattern (max cell Δ)", 1, 0, "±2", PASS, "TP at 0.3: 1 vs 2")
+    pattern = Check("easy.json: threshold pattern (max cell Δ)", 1, 0, "±2", PASS, "TP at 0.3: 1 vs 2", high=2)
     assert checks["easy.json: threshold pattern (max cell Δ)"] == pattern
 
     for bands, row in (
@@ -221,7 +227,7 @@ def test_the_rows_of_an_evaluation_in_full(tmp_path, baseline):
 def test_an_identical_run_has_no_pattern_difference(tmp_path, baseline):
     checks = {c.name: c for c in compare(load_run(make_run(tmp_path / "same")), baseline).checks}
     assert checks["easy.json: threshold pattern (max cell Δ)"] == Check(
-        "easy.json: threshold pattern (max cell Δ)", 0.0, 0, "±2", PASS, ""
+        "easy.json: threshold pattern (max cell Δ)", 0.0, 0, "±2", PASS, "", high=2
     )
 
 
@@ -305,9 +311,18 @@ def test_loss_rows_when_the_run_lacks_a_value_and_with_an_absolute_band(tmp_path
     (run / "log_history.json").write_text(json.dumps(history))  # no evaluation logged at step 5
     baseline["bands"]["trajectory_abs"] = 0.2
     checks = {c.name: c for c in compare(load_run(run), baseline).checks}
-    assert checks["final_eval pruning_loss"] == Check("final_eval pruning_loss", None, 0.4, "±0.02", FAIL, "")
+    assert checks["final_eval pruning_loss"] == Check(
+        "final_eval pruning_loss", None, 0.4, "±0.02", FAIL, "", low=pytest.approx(0.38), high=pytest.approx(0.42)
+    )
     assert checks["eval loss at step 5"] == Check(
-        "eval loss at step 5", None, 0.8, "±0.2", FAIL, "no eval_loss logged at step 5"
+        "eval loss at step 5",
+        None,
+        0.8,
+        "±0.2",
+        FAIL,
+        "no eval_loss logged at step 5",
+        low=pytest.approx(0.6),
+        high=1.0,
     )
     assert checks["eval loss at step 10"].tolerance == "±0.2"  # max(10 % of 0.5, 0.2)
     assert checks["eval ranking_loss at step 10"].tolerance == "±0.2"

@@ -162,3 +162,11 @@ def test_cli_report_and_compare_report(tmp_path, capsys):
     assert result["significance"]["evil.json"]["verdict"] == "significant"
     assert baseline_main(["report", str(tmp_path / "nope"), str(tmp_path / "base.json"), "-o", str(out)]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_the_distance_column_reads_the_checks_spread_units():
+    from pruning.harness.checks import PASS, Check
+    from pruning.harness.report_page import _distance
+
+    assert _distance(Check("F2.5", 0.85, 0.84, "±0.01", PASS, sigmas=2.04)) == "2.0 σ"
+    assert _distance(Check("F2.5", 0.85, 0.84, "±0.01", PASS)) == ""
