@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -99,17 +99,19 @@ def add_teacher_scores(
 ) -> str:
     """Add ``teacher_scores.<name>`` (one score in [0, 1] per text) to every row; return the column's name."""
     column = TEACHER_PREFIX + name
-    queries = sorted({row["query"] for row in rows})
-    passages = sorted({text for row in rows for text in row["texts"]})
-    q_emb = teacher.embed([QUERY_PREFIX + t for t in queries], progress, "teacher: queries")
-    p_emb = teacher.embed([PASSAGE_PREFIX + t for t in passages], progress, "teacher: passages")
-    q_index = {t: i for i, t in enumerate(queries)}
-    p_index = {t: i for i, t in enumerate(passages)}
+    queries = _embedded(teacher, (row["query"] for row in rows), QUERY_PREFIX, progress, "teacher: queries")
+    texts = (text for row in rows for text in row["texts"])
+    passages = _embedded(teacher, texts, PASSAGE_PREFIX, progress, "teacher: passages")
     for row in rows:
-        q = q_emb[q_index[row["query"]]]
-        cosines = [float(q @ p_emb[p_index[text]]) for text in row["texts"]]
-        row[column] = [calibrate(c) for c in cosines]
+        q = queries[row["query"]]
+        row[column] = [calibrate(float(q @ passages[text])) for text in row["texts"]]
     return column
+
+
+def _embedded(teacher: E5Teacher, texts: Iterable[str], prefix: str, progress: bool, what: str) -> dict[str, Any]:
+    """Each distinct text's embedding by text: embedded once, in sorted order."""
+    unique = sorted(set(texts))
+    return dict(zip(unique, teacher.embed([prefix + t for t in unique], progress, what), strict=True))
 
 
 def calibrate(cosine: float) -> float:
@@ -120,23 +122,18 @@ def calibrate(cosine: float) -> float:
 def add_sentence_scores(rows: Sequence[dict[str, Any]], teacher: E5Teacher, progress: bool = False) -> str:
     """Add ``context_spans_teacher`` to every row: per passage, per span of ``context_spans``, the calibrated
     cosine of the query and that sentence alone (each distinct sentence embedded once); return the field's name."""
-    queries = sorted({row["query"] for row in rows})
-    sentences = sorted(
-        {
-            text[a:b]
-            for row in rows
-            for text, spans in zip(row["texts"], row["context_spans"], strict=True)
-            for a, b in spans
-        }
+    queries = _embedded(teacher, (row["query"] for row in rows), QUERY_PREFIX, progress, "sentence teacher: queries")
+    texts = (
+        text[a:b]
+        for row in rows
+        for text, spans in zip(row["texts"], row["context_spans"], strict=True)
+        for a, b in spans
     )
-    q_emb = teacher.embed([QUERY_PREFIX + t for t in queries], progress, "sentence teacher: queries")
-    s_emb = teacher.embed([PASSAGE_PREFIX + t for t in sentences], progress, "sentence teacher: sentences")
-    q_index = {t: i for i, t in enumerate(queries)}
-    s_index = {t: i for i, t in enumerate(sentences)}
+    sentences = _embedded(teacher, texts, PASSAGE_PREFIX, progress, "sentence teacher: sentences")
     for row in rows:
-        q = q_emb[q_index[row["query"]]]
+        q = queries[row["query"]]
         row[SENTENCE_TEACHER_COLUMN] = [
-            [calibrate(float(q @ s_emb[s_index[text[a:b]]])) for a, b in spans]
+            [calibrate(float(q @ sentences[text[a:b]])) for a, b in spans]
             for text, spans in zip(row["texts"], row["context_spans"], strict=True)
         ]
     return SENTENCE_TEACHER_COLUMN
