@@ -9,7 +9,7 @@ placeholders are all it takes, with no new dependency.
 - The commands of README.md, docs/cli.md and docs/api.md that need no GPU, hub, corpus or training time
   (`pruning-exec`, `-prune`, `-baseline`, `-export`) run, optional parts dropped, on a tiny saved pruner with a
   stored default threshold and hand-made run directories, through bash (pipes and redirections as written); each
-  must exit 0. `pruning-data` (reads ../shared), `pruning-train` (minutes to hours; the hub or a GPU for the seed's
+  must exit 0. `pruning-data` and `pruning-evalset` (read ../shared), `pruning-train` (minutes to hours; the hub or a GPU for the seed's
   config) and `bash scripts/...` are checked for syntax only: their options, and that the files they name exist.
 - Every Python snippet compiles; those of README.md and docs/api.md run against the tiny pruner (no threshold given:
   the model's stored default). Outputs that depend on a trained model are never asserted.
@@ -37,6 +37,7 @@ MODULES = {
     "pruning-train": "train",
     "pruning-baseline": "baseline",
     "pruning-data": "data",
+    "pruning-evalset": "evalset",
     "pruning-prune": "prune",
     "pruning-export": "export",
 }

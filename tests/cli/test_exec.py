@@ -148,7 +148,7 @@ def test_bad_arguments(
 
 def test_score_source_is_required(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-j", str(data)]) == 2
-    assert "one of the arguments -m/--model --scores is required" in capsys.readouterr().err
+    assert "one of the arguments -m/--model --scores --e5-zero-shot is required" in capsys.readouterr().err
 
 
 def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
@@ -286,3 +286,14 @@ def test_the_documented_result_keys_are_the_written_ones(tiny_model_dir, data, s
     assert set(json.loads(out.read_text(encoding="utf-8"))) - BASE_KEYS == _documented_extras("-m")
     assert main(["--scores", str(scores), "-j", str(data), "--output-json", str(out)]) == 0
     assert set(json.loads(out.read_text(encoding="utf-8"))) - BASE_KEYS == _documented_extras("--scores")
+
+
+def test_e5_zero_shot_scores_each_context_alone(data: Path, tiny_backbone_dir, capsys) -> None:
+    argv = ["--e5-zero-shot", str(tiny_backbone_dir), "-j", str(data), "--format", "json", "--no-progress"]
+    assert main([*argv, "--diagnose"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["e5_zero_shot"] == str(tiny_backbone_dir)
+    assert [len(it["scores"]) for it in result["items"]] == [3, 2]
+    assert "best_over_every_score" in result["diagnostics"]
+    assert main([*argv, "--batch-size", "4"]) == 2
+    assert "--batch-size applies to scoring with -m, not to --e5-zero-shot" in capsys.readouterr().err

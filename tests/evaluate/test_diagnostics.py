@@ -8,7 +8,16 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from pruning.data.eval_files import EvalItem
-from pruning.evaluate.diagnostics import auc, diagnose, hardest_items, item_auc, render_diagnostics, within_item_auc
+from pruning.evaluate.diagnostics import (
+    auc,
+    best_over_every_score,
+    diagnose,
+    hardest_items,
+    item_auc,
+    render_diagnostics,
+    within_item_auc,
+)
+from pruning.evaluate.metrics import best_row, sweep
 from pruning.evaluate.report import build_result
 
 pytestmark = pytest.mark.unit
@@ -73,3 +82,50 @@ def test_diagnose_reads_a_result_and_renders_markdown() -> None:
     assert "item AUC (mean score; 3 items with a relevant context): 0.667" in text
     assert "within-item AUC (mean over 2 items with both labels): 0.750" in text
     assert "| 3 | d | 2 | 0.0500 | 0.4250 | 2 |" in text
+
+
+def test_best_over_every_score_tries_each_observed_score() -> None:
+    # one relevant sentence scored 0.9 above four others: keeping only it is perfect, and 0.9 is not on a
+    # 0.1-step grid's best (0.4 … 0.9 all give the same counts; the grid's lowest such threshold is 0.4)
+    best = best_over_every_score([[1, 0, 0], [0, 0]], [[0.9, 0.3, 0.2], [0.1, 0.5]])
+    assert best is not None
+    assert (best["threshold"], best["tp"], best["fp"], best["fn"], best["f2_5"]) == (0.9, 1, 0, 0, 1.0)
+    # LABELS/SCORES by hand: keeping everything (threshold 0.05, the lowest score) gives P 5/11, R 1, the best
+    everything = best_over_every_score(LABELS, SCORES)
+    assert everything is not None and (everything["threshold"], everything["fn"]) == (0.05, 0)
+    assert everything["f2_5"] == pytest.approx(7.25 * (5 / 11) / (6.25 * 5 / 11 + 1))
+
+
+def test_best_over_every_score_with_a_recall_floor() -> None:
+    labels = [[1, 1, 1, 1, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0]]
+    scores = [[0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1], [0.05, 0.45, 0.35, 0.25, 0.15, 0.12]]
+    # at 0.6: TP 4, FP 0, FN 1: F2.5 = 7.25 x 0.8 / (6.25 + 0.8) = 0.823, the best; keeping everything (0.05):
+    # P 5/15, R 1: F2.5 0.784, the best with recall 1
+    assert best_over_every_score(labels, scores)["threshold"] == 0.6  # type: ignore[index]
+    assert best_over_every_score(labels, scores, min_recall=0.8)["threshold"] == 0.6  # type: ignore[index]
+    assert best_over_every_score(labels, scores, min_recall=1.0)["threshold"] == 0.05  # type: ignore[index]
+    assert best_over_every_score([[0, 0]], [[0.2, 0.4]], min_recall=0.5) is None  # nothing relevant: recall 0
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 1), st.integers(0, 20)), min_size=1, max_size=40),
+    st.lists(st.integers(0, 20), min_size=1, max_size=8, unique=True),
+)
+def test_no_threshold_grid_beats_the_finest_sweep(pairs: list[tuple[int, int]], grid: list[int]) -> None:
+    labels, scores = [[y for y, _ in pairs]], [[v / 20 for _, v in pairs]]
+    finest = best_over_every_score(labels, scores)
+    assert finest is not None
+    other = best_row(sweep(scores[0], labels[0], [g / 20 for g in grid]))
+    assert finest["f2_5"] >= other.f2_5 - 1e-12
+    assert finest["threshold"] in scores[0]
+
+
+def test_diagnose_with_a_recall_floor_renders_both_bests() -> None:
+    items = [EvalItem(q, [f"s{i}." for i in range(len(lab))], lab) for q, lab in zip("abcd", LABELS, strict=True)]
+    diag = diagnose(build_result("d.json", items, SCORES, [0.1, 0.5]), min_recall=0.8)
+    assert diag["min_recall"] == 0.8
+    assert diag["best_over_every_score_with_min_recall"]["threshold"] == 0.05  # recall 0.8 at 0.2 scores less
+    text = render_diagnostics(diag)
+    assert "best over every observed score: F2.5 0.8580 at 0.05 (FN 0, recall 100.00%, compression 0.0%)" in text
+    assert "... with recall >= 0.8: F2.5 0.8580 at 0.05" in text
+    assert "min_recall" not in diagnose(build_result("d.json", items, SCORES, [0.1, 0.5]))
