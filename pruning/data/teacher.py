@@ -99,16 +99,18 @@ def add_teacher_scores(
 ) -> str:
     """Add ``teacher_scores.<name>`` (one score in [0, 1] per text) to every row; return the column's name."""
     column = TEACHER_PREFIX + name
-    queries = _embedded(teacher, (row["query"] for row in rows), QUERY_PREFIX, progress, "teacher: queries")
+    queries = embedded_by_text(teacher, (row["query"] for row in rows), QUERY_PREFIX, progress, "teacher: queries")
     texts = (text for row in rows for text in row["texts"])
-    passages = _embedded(teacher, texts, PASSAGE_PREFIX, progress, "teacher: passages")
+    passages = embedded_by_text(teacher, texts, PASSAGE_PREFIX, progress, "teacher: passages")
     for row in rows:
         q = queries[row["query"]]
         row[column] = [calibrate(float(q @ passages[text])) for text in row["texts"]]
     return column
 
 
-def _embedded(teacher: E5Teacher, texts: Iterable[str], prefix: str, progress: bool, what: str) -> dict[str, Any]:
+def embedded_by_text(
+    teacher: E5Teacher, texts: Iterable[str], prefix: str, progress: bool, what: str
+) -> dict[str, Any]:
     """Each distinct text's embedding by text: embedded once, in sorted order."""
     unique = sorted(set(texts))
     return dict(zip(unique, teacher.embed([prefix + t for t in unique], progress, what), strict=True))
@@ -122,14 +124,16 @@ def calibrate(cosine: float) -> float:
 def add_sentence_scores(rows: Sequence[dict[str, Any]], teacher: E5Teacher, progress: bool = False) -> str:
     """Add ``context_spans_teacher`` to every row: per passage, per span of ``context_spans``, the calibrated
     cosine of the query and that sentence alone (each distinct sentence embedded once); return the field's name."""
-    queries = _embedded(teacher, (row["query"] for row in rows), QUERY_PREFIX, progress, "sentence teacher: queries")
+    queries = embedded_by_text(
+        teacher, (row["query"] for row in rows), QUERY_PREFIX, progress, "sentence teacher: queries"
+    )
     texts = (
         text[a:b]
         for row in rows
         for text, spans in zip(row["texts"], row["context_spans"], strict=True)
         for a, b in spans
     )
-    sentences = _embedded(teacher, texts, PASSAGE_PREFIX, progress, "sentence teacher: sentences")
+    sentences = embedded_by_text(teacher, texts, PASSAGE_PREFIX, progress, "sentence teacher: sentences")
     for row in rows:
         q = queries[row["query"]]
         row[SENTENCE_TEACHER_COLUMN] = [

@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pruning.data.eval_files import EvalItem
-from pruning.data.teacher import PASSAGE_PREFIX, QUERY_PREFIX, E5Teacher
+from pruning.data.teacher import PASSAGE_PREFIX, QUERY_PREFIX, E5Teacher, embedded_by_text
 
 
 def sentence_scores(items: Sequence[EvalItem], teacher: E5Teacher, progress: bool = False) -> list[list[float]]:
     """Per item, per context: (cosine of the query and that context alone + 1) / 2, in [0, 1]."""
-    queries = sorted({item.query for item in items})
-    contexts = sorted({c for item in items for c in item.contexts})
-    q_vec = dict(zip(queries, teacher.embed([QUERY_PREFIX + q for q in queries], progress, "queries"), strict=True))
-    c_vec = dict(
-        zip(contexts, teacher.embed([PASSAGE_PREFIX + c for c in contexts], progress, "contexts"), strict=True)
+    q_vec = embedded_by_text(teacher, (item.query for item in items), QUERY_PREFIX, progress, "queries")
+    c_vec = embedded_by_text(
+        teacher, (c for item in items for c in item.contexts), PASSAGE_PREFIX, progress, "contexts"
     )
     return [
         [min(1.0, max(0.0, (float(q_vec[item.query] @ c_vec[c]) + 1.0) / 2.0)) for c in item.contexts] for item in items
