@@ -6,6 +6,7 @@ module being mutated: mutmut's own map holds every test that reaches a function,
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -30,3 +31,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = [item for item in items if item.nodeid.startswith(prefixes)]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (`-n auto`), each worker's torch (and every process it starts) gets its share of the
+    cores: workers that each spin up every core's OpenMP threads starve one another."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move what the session imported so far out of the garbage collector's reach: every training run ends in a
+    full collection (accelerate's free_memory), which otherwise walks all of torch, transformers and the tests."""
+    gc.freeze()

@@ -1,17 +1,20 @@
 """Wall time of the test tiers (issue 28's per-commit budget): each tier run whole, several times, medians reported.
 
     python benchmarks/bench_tiers.py [--tier unit] [--tier "unit or slow or cpu_e2e"] [--runs 3] [-- PYTEST ARGS]
+    python benchmarks/bench_tiers.py --tier unit -- -n auto      # the per-commit command, one worker per core
 
 Each run is a fresh `python -m pytest -m TIER -q -p no:cacheprovider` process timed from start to exit, the way a
 developer waits for it; pytest's own figure (tests only, without start-up and collection) is reported beside it.
 Prints one line per tier (median, minimum, maximum, tests passed) and one JSON line. A run that fails is an error:
-the time of a red tier means nothing.
+the time of a red tier means nothing. The JSON says whether PYTHONDONTWRITEBYTECODE was set (scripts/test.sh unsets
+it): without bytecode caching every run compiles the package and rewrites the test modules again.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -44,6 +47,8 @@ def time_tier(tier: str, runs: int, extra: list[str]) -> dict[str, object]:
         "wall_min_s": round(min(walls), 1),
         "wall_max_s": round(max(walls), 1),
         "pytest_median_s": round(statistics.median(inside), 1),
+        "pytest_args": extra,
+        "bytecode_cache": not os.environ.get("PYTHONDONTWRITEBYTECODE"),
     }
 
 

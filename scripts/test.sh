@@ -18,7 +18,12 @@ export PRUNING_REQUIRE_SHARED="${PRUNING_REQUIRE_SHARED:-1}"
 # and the report page's browser test fails rather than skips without Chromium (setup-env.sh installs it)
 export PRUNING_REQUIRE_BROWSER="${PRUNING_REQUIRE_BROWSER:-1}"
 set +e
-.venv/bin/python -m pytest -m "unit or slow or cpu_e2e" --durations=15 "$@"
+# Bytecode caching on, whatever the shell says (this workplace's shells set PYTHONDONTWRITEBYTECODE=1): without it every
+# process compiles the package from source and pytest rewrites every test module again, about 8 s of a unit run here,
+# and the tests start dozens of processes
+unset PYTHONDONTWRITEBYTECODE
+# -n auto: one pytest-xdist worker per core (conftest.py gives each worker its share of the OpenMP threads)
+.venv/bin/python -m pytest -m "unit or slow or cpu_e2e" -n auto --durations=15 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
