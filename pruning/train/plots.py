@@ -49,6 +49,8 @@ def plot_losses(history: list[dict[str, Any]], path: str | Path) -> Path | None:
         ax.set(xlabel="step", title=part)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
+    # fixed margins rather than tight_layout(), which costs as much as drawing the figure (a run draws this once;
+    # the test suite, ~60 times)
+    fig.subplots_adjust(left=0.07, right=0.985, bottom=0.14, top=0.92, wspace=0.18)
     _save(plt, fig, Path(path))
     return Path(path)
