@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -46,18 +43,3 @@ def test_bad_model_dir_and_bad_options_exit_2_with_one_line(tmp_path, saved_prun
     assert main([str(saved_pruner)]) == 2
     assert "the following arguments are required: --onnx" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
-
-
-def test_subprocess_has_no_traceback(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "pruning.cli.export", str(tmp_path / "none"), "--onnx", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [
-        f"error: {tmp_path / 'none'}: not a pruner model directory (pruner_config.json missing)"
-    ]
