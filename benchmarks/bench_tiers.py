@@ -36,7 +36,8 @@ def time_tier(tier: str, runs: int, extra: list[str]) -> dict[str, object]:
         last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
         match = SUMMARY.search(last)
         if proc.returncode != 0 or match is None:
-            raise SystemExit(f"tier {tier!r}: pytest exited {proc.returncode}: {last or proc.stderr[-400:]}")
+            failed = "\n".join(line for line in proc.stdout.splitlines() if line.startswith(("FAILED", "ERROR")))
+            raise SystemExit(f"tier {tier!r}: pytest exited {proc.returncode}: {last or proc.stderr[-400:]}\n{failed}")
         passed, seconds = int(match.group(1)), float(match.group(2))
         inside.append(seconds)
     return {

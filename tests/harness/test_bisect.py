@@ -28,6 +28,7 @@ from tests.harness.helpers import EASY, char_backbone, tiny_data, tiny_run
 
 ROOT = Path(__file__).resolve().parents[2]
 COPIED = [
+    ".gitignore",  # as in a real checkout: the bisect command's own process writes __pycache__/ there
     "pruning",
     "conftest.py",
     "pyproject.toml",
