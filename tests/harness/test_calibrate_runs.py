@@ -2,10 +2,13 @@
 
 Each run trains the tiny BERT for 4 steps, evaluating twice, and scores pruning_data_easy_ja.json with the real
 `pruning-exec`; the calibrated baseline must pass each of its own runs, state their distance in σ, and record
-where it came from. A rerun of seed 1 matches run 1 exactly, so it passes too.
+where it came from. A rerun of seed 1 matches run 1 exactly, so it passes too (its training time aside, which
+follows the machine's load).
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -13,7 +16,7 @@ from pruning.cli.baseline import main as baseline_main
 from pruning.harness.artefacts import load_run
 from pruning.harness.baseline import load_baseline
 from pruning.harness.calibrate import CALIBRATION_FLOORS
-from pruning.harness.compare import FAIL, compare
+from pruning.harness.compare import FAIL, SKIP, compare
 from tests.harness.helpers import tiny_data, tiny_run
 
 pytestmark = pytest.mark.slow
@@ -45,6 +48,12 @@ def test_calibrated_baseline_from_three_seeds_passes_its_runs(runs, capsys):
         scores = next(c for c in result.checks if "per-context scores" in c.name)
         assert " σ)" in scores.detail
     rerun = tiny_run(root, backbone, data, "seed1-again", 1)
-    assert compare(load_run(rerun), baseline, str(out)).ok
-    assert baseline_main(["compare", str(rerun), str(out)]) == 0
+    # its results match run 1's exactly; its wall time depends on the machine's load (other tests, other workers),
+    # so the rerun is compared against the baseline with its training time unset, which the three runs above did check
+    timeless = root / "calibrated-timeless.json"
+    timeless.write_text(json.dumps({**baseline, "train_seconds": None}))
+    result = compare(load_run(rerun), load_baseline(timeless), str(timeless))
+    assert result.ok, [c for c in result.checks if c.status == FAIL]
+    assert next(c for c in result.checks if c.name == "training time (s)").status == SKIP
+    assert baseline_main(["compare", str(rerun), str(timeless)]) == 0
     assert "σ)" in capsys.readouterr().out
