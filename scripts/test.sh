@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-env.sh
-.venv/bin/ruff check pruning tests benchmarks conftest.py
-.venv/bin/ruff format --check pruning tests benchmarks conftest.py
+.venv/bin/ruff check pruning tests benchmarks scripts conftest.py
+.venv/bin/ruff format --check pruning tests benchmarks scripts conftest.py
 .venv/bin/mypy  # the files and strictness are in pyproject.toml [tool.mypy]
 # the CI workflows against GitHub's schema (bundled with check-jsonschema: offline), and the scripts they run
 .venv/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
