@@ -136,7 +136,7 @@ def test_training_wires_every_behaviour(tmp_path, tiny_backbone_dir, monkeypatch
             "gradient_accumulation_steps": 2,
         },
     )
-    summary = train(load_config(path), progress=False)
+    summary = train(load_config(path), progress=False, loss_plot=False)
     assert summary["resolved"]["compat"] == "reference"
     assert {k: v[0] for k, v in summary["resolved"]["behaviours"].items()} == REFERENCE
     meta = json.loads((Path(summary["model_dir"]) / "pruner_config.json").read_text())

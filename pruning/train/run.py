@@ -29,6 +29,7 @@ from pruning.train.trainer import PruningTrainer
 logger = logging.getLogger(__name__)
 
 SUMMARY_FILE = "run_summary.json"
+LOSS_PLOT_FILE = "loss_curves.png"
 LOG_HISTORY_FILE = "log_history.json"
 FINAL_MODEL = "final_model"
 
@@ -80,8 +81,11 @@ def _resolve_resume(resume: str | None, config: RunConfig) -> Path | None:
     return checkpoint
 
 
-def train(config: RunConfig, progress: bool = True, resume: str | None = None) -> dict[str, Any]:
-    """Train as configured; save `<output_dir>/final_model` and `run_summary.json`; return the summary.
+def train(
+    config: RunConfig, progress: bool = True, resume: str | None = None, loss_plot: bool = True
+) -> dict[str, Any]:
+    """Train as configured; save `<output_dir>/final_model`, `run_summary.json` and (`loss_plot`) `loss_curves.png`;
+    return the summary.
 
     `resume`: "latest" or a checkpoint folder (written with `save_strategy`) to continue from. Under DDP every
     process runs this; only the main one writes files.
@@ -228,9 +232,10 @@ def train(config: RunConfig, progress: bool = True, resume: str | None = None) -
         else {"checkpoint": str(checkpoint), "global_step": trainer.resumed_at_step, "requested": resume},
     }
     if main_process:
-        from pruning.train.plots import plot_losses
+        if loss_plot:
+            from pruning.train.plots import plot_losses
 
-        plot_losses(history, out_dir / "loss_curves.png")
+            plot_losses(history, out_dir / LOSS_PLOT_FILE)
         text = json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n"
         atomic_write_text(out_dir / SUMMARY_FILE, text)
     barrier()  # no process leaves before the files are written

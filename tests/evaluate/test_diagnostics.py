@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sklearn.metrics import roc_auc_score
 
 from pruning.data.eval_files import EvalItem
 from pruning.evaluate.diagnostics import (
@@ -30,11 +29,20 @@ def test_auc_counts_pairs_and_halves_ties() -> None:
     assert auc([], [0.3]) is None and auc([0.3], []) is None
 
 
+@pytest.fixture(scope="module")
+def roc_auc_score():
+    """scikit-learn's AUC, imported by the one test that needs it (not at collection, so not by every worker) and
+    before hypothesis times its first example."""
+    from sklearn.metrics import roc_auc_score
+
+    return roc_auc_score
+
+
 @given(
     st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 1.0]), min_size=1, max_size=30),
     st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 1.0]), min_size=1, max_size=30),
 )
-def test_auc_agrees_with_scikit_learn(pos: list[float], neg: list[float]) -> None:
+def test_auc_agrees_with_scikit_learn(roc_auc_score, pos: list[float], neg: list[float]) -> None:
     expected = roc_auc_score([1] * len(pos) + [0] * len(neg), pos + neg)
     assert auc(pos, neg) == pytest.approx(expected, abs=1e-12)
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.metrics import confusion_matrix, fbeta_score, precision_recall_fscore_support
 
 from pruning.errors import PruningError
 from pruning.evaluate.metrics import (
@@ -169,6 +168,9 @@ def test_sweep_rejects_bad_input(scores, labels, thresholds) -> None:
 
 def _oracle(scores: np.ndarray, labels: np.ndarray, t: float) -> dict[str, float]:
     pred = (scores >= t).astype(int)
+    # imported here, not at the top: a test process that runs none of these tests does not load scikit-learn
+    from sklearn.metrics import confusion_matrix, fbeta_score, precision_recall_fscore_support
+
     tn, fp, fn, tp = confusion_matrix(labels, pred, labels=[0, 1]).ravel()
     p, r, f, _ = precision_recall_fscore_support(labels, pred, beta=1.0, average="binary", pos_label=1, zero_division=0)
     return {

@@ -109,7 +109,7 @@ def tiny_run(root: Path, backbone: Path, data: Path, name: str, seed: int, eval_
     }
     path = root / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    train(load_config(path), progress=False)
+    train(load_config(path), progress=False, loss_plot=False)
     out = run_dir / "eval" / f"{eval_file.stem}.json"
     argv = ["-m", str(run_dir / "final_model"), "-j", str(eval_file), "--output-json", str(out), "--no-progress"]
     assert exec_main([*argv, "--thresholds", "0.3", "0.4", "0.5", "0.6", "0.7"]) == 0

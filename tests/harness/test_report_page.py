@@ -61,10 +61,16 @@ def _hostile_runs(tmp_path):
     return load_run(run), capture(load_run(base))
 
 
-def test_markup_from_data_shows_as_text_and_runs_nothing(tmp_path):
-    run, baseline = _hostile_runs(tmp_path)
+@pytest.fixture(scope="module")
+def hostile_page(tmp_path_factory):
+    """The drifted hostile run against its baseline, compared and rendered once for the tests that read the page."""
+    run, baseline = _hostile_runs(tmp_path_factory.mktemp("hostile"))
     comparison = compare(run, baseline, "base.json")
-    page = render_page(run, baseline, comparison)
+    return run, comparison, render_page(run, baseline, comparison)
+
+
+def test_markup_from_data_shows_as_text_and_runs_nothing(hostile_page):
+    _, _, page = hostile_page
     parsed = _parse(page)
     tags = [t for t, _ in parsed.tags]
     assert "script" not in tags
@@ -80,10 +86,8 @@ def test_markup_from_data_shows_as_text_and_runs_nothing(tmp_path):
     assert re.search(r"(src|href)=\"(https?:|//)", page) is None and "<link" not in page and "url(" not in page
 
 
-def test_sections_in_order_with_the_drifting_contexts(tmp_path):
-    run, baseline = _hostile_runs(tmp_path)
-    comparison = compare(run, baseline, "base.json")
-    page = render_page(run, baseline, comparison)
+def test_sections_in_order_with_the_drifting_contexts(hostile_page):
+    run, comparison, page = hostile_page
     order = [
         'id="verdict"',
         "<h2>Checks</h2>",
@@ -136,9 +140,8 @@ def test_context_text_unavailable_is_said(tmp_path):
     assert f"Context text not shown: the evaluation file {tmp_path / 'gone.json'} is not on this machine." in page
 
 
-def test_pictures_are_svg_without_fonts_or_links(tmp_path):
-    run, baseline = _hostile_runs(tmp_path)
-    page = render_page(run, baseline, compare(run, baseline))
+def test_pictures_are_svg_without_fonts_or_links(hostile_page):
+    _, _, page = hostile_page
     for src in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page):
         svg = base64.b64decode(src).decode("utf-8")
         assert svg.lstrip().startswith("<?xml") and "<svg" in svg

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
 import torch
 from transformers import AutoTokenizer
@@ -53,6 +52,8 @@ def test_the_directory_holds_graphs_config_and_a_working_tokenizer(onnx_dir, pru
     assert set(meta["versions"]) == {"torch", "transformers", "onnx", "onnxruntime"}
     assert (onnx_dir / "pruner_config.json").read_bytes() == (pruner_dir / "pruner_config.json").read_bytes()
     # dynamic axes, read from the graph itself: symbolic batch and sequence, only the class axis fixed
+    import onnx  # here, not at the top: a test process that runs none of these tests does not load it
+
     graph = onnx.load(str(onnx_dir / "model.onnx"), load_external_data=False).graph
 
     def dims(values):
@@ -94,6 +95,8 @@ def test_the_token_head_reads_the_last_hidden_state(fp32, torch_pruner, tiny_tok
 
 def test_int8_is_quantised_and_close_to_fp32(onnx_dir, fp32, tiny_tokenizer):
     int8 = OnnxPrunerModel(onnx_dir, "int8", threads=1)
+    import onnx
+
     ops = {n.op_type for n in onnx.load(str(onnx_dir / "model.int8.onnx")).graph.node}
     assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops
     batch = _batch(tiny_tokenizer, [3, 0, 6, 5, 4, 2, 1])

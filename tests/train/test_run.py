@@ -33,9 +33,10 @@ def data_files(tmp_path_factory):
     return root
 
 
-def _run(tmp_path, backbone, data_files, name, progress=False, model=None, **training):
+def _run(tmp_path, backbone, data_files, name, progress=False, model=None, loss_plot=False, **training):
     """Train the tiny backbone on `data_files` (`model`: more model_args); `progress=None` leaves train()'s own
-    default."""
+    default. No loss plot unless asked: drawing it takes as long as a tiny run's training (tests/train/test_plots.py
+    checks the picture; test_loss_falls_and_components_are_logged, that a run writes it)."""
     cfg = {
         "model_args": {
             "model_name_or_path": str(backbone),
@@ -63,7 +64,9 @@ def _run(tmp_path, backbone, data_files, name, progress=False, model=None, **tra
     }
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    return train(load_config(path), progress=progress) if progress is not None else train(load_config(path))
+    if progress is None:
+        return train(load_config(path), loss_plot=loss_plot)
+    return train(load_config(path), progress=progress, loss_plot=loss_plot)
 
 
 def _history(summary):
@@ -76,6 +79,7 @@ def test_loss_falls_and_components_are_logged(tmp_path, tiny_backbone_dir, data_
         tiny_backbone_dir,
         data_files,
         "falls",
+        loss_plot=True,
         max_steps=12,
         eval_strategy="steps",
         eval_steps=6,
@@ -96,6 +100,8 @@ def test_loss_falls_and_components_are_logged(tmp_path, tiny_backbone_dir, data_
     assert train_file["sha256"] == hashlib.sha256(Path(train_file["path"]).read_bytes()).hexdigest()
     (validation_file,) = summary["data_files"]["validation"]  # both splits fingerprinted, under their names
     assert validation_file["path"] == str(data_files / "validation.jsonl")
+    plot = tmp_path / "falls" / "loss_curves.png"
+    assert plot.read_bytes().startswith(b"\x89PNG")
 
 
 def test_same_seed_same_losses(tmp_path, tiny_backbone_dir, data_files):
@@ -222,7 +228,7 @@ def test_a_run_without_a_validation_split_from_random_weights(tmp_path, tiny_bac
     }
     path = tmp_path / "noval.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    summary = train(load_config(path), progress=False)
+    summary = train(load_config(path), progress=False, loss_plot=False)
     assert summary["resolved"]["eval_rows"] == 0
     assert summary["final_eval"] == dict.fromkeys(("loss", "ranking_loss", "pruning_loss"))
     assert not [h for h in _history(summary) if "eval_loss" in h]
@@ -286,7 +292,7 @@ def test_the_run_summary_file(tmp_path, tiny_backbone_dir, data_files, caplog, m
     )
     (trainer,) = trainers  # and the head learning rate the optimizer
     assert {g["initial_lr"] for g in trainer.optimizer.param_groups} == {5e-3, 1e-2}
-    assert (out / "loss_curves.png").is_file()
+    assert not (out / "loss_curves.png").exists()  # loss_plot=False; a run that draws it: test_loss_falls_...
     text = (out / "run_summary.json").read_text(encoding="utf-8")
     assert '"run_name": "実験"' in text  # non-ASCII kept as written
     assert json.loads(text) == json.loads(json.dumps(summary))  # the file holds what train() returned
@@ -457,7 +463,7 @@ def test_a_missing_validation_split_names_the_config_and_its_hint_works(tmp_path
     path = tmp_path / "noval.yaml"
     path.write_text(yaml.safe_dump(cfg))
     with pytest.raises(PruningError) as err:
-        train(load_config(path), progress=False)
+        train(load_config(path), progress=False, loss_plot=False)
     assert str(err.value) == (
         f"{path}: data_args: training files: no split 'validation' (has ['train']); give data_args.validation_files, "
         "or train without evaluation: set data_args.validation_split: null and remove training_args.evals_per_run "
@@ -465,7 +471,9 @@ def test_a_missing_validation_split_names_the_config_and_its_hint_works(tmp_path
     )
     # the hint, followed: the run trains
     summary = train(
-        load_config(path, ["data_args.validation_split=null", "training_args.evals_per_run=null"]), progress=False
+        load_config(path, ["data_args.validation_split=null", "training_args.evals_per_run=null"]),
+        progress=False,
+        loss_plot=False,
     )
     assert summary["resolved"]["eval_rows"] == 0
 
