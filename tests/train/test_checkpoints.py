@@ -176,20 +176,24 @@ def test_load_best_model_at_end_brings_back_the_best_checkpoint(tmp_path, tiny_b
 
 
 @pytest.mark.unit
-def test_resume_from_a_checkpoint_folder_carries_on_from_its_step(tmp_path, tiny_backbone_dir, data):
+def test_resume_from_a_checkpoint_folder_carries_on_from_its_step(tmp_path, tiny_backbone_dir, data, caplog):
     """The unit tier's resume check (the slow test above checks a longer run to the last weight): a 2-step run
     resumed in another folder from its checkpoint at step 1 ends with the same weights and the same run mean."""
     short = {"max_steps": 2, "save_steps": 1, "logging_steps": 1, "eval_strategy": "no"}
-    first = train(
-        load_config(_config(tmp_path, tiny_backbone_dir, data, "first", **short)), progress=False, loss_plot=False
-    )
+    with caplog.at_level(logging.INFO, logger="pruning.train.run"):
+        first = train(
+            load_config(_config(tmp_path, tiny_backbone_dir, data, "first", **short)), progress=False, loss_plot=False
+        )
+    assert not [r for r in caplog.records if r.getMessage().startswith("resuming")]
     checkpoint = tmp_path / "first" / "checkpoint-1"
-    again = train(
-        load_config(_config(tmp_path, tiny_backbone_dir, data, "again", **short)),
-        progress=False,
-        loss_plot=False,
-        resume=str(checkpoint),
-    )
+    with caplog.at_level(logging.INFO, logger="pruning.train.run"):
+        again = train(
+            load_config(_config(tmp_path, tiny_backbone_dir, data, "again", **short)),
+            progress=False,
+            loss_plot=False,
+            resume=str(checkpoint),
+        )
+    assert f"resuming from {checkpoint}" in [r.getMessage() for r in caplog.records]
     assert again["resumed_from"] == {"checkpoint": str(checkpoint), "global_step": 1, "requested": str(checkpoint)}
     assert again["resolved"]["global_steps"] == 2
     assert again["mean_train_loss"] == pytest.approx(first["mean_train_loss"], rel=1e-6)

@@ -18,7 +18,15 @@ from transformers import AutoTokenizer
 from pruning.config import load_config
 from pruning.data.synthetic import make_rows
 from pruning.errors import PruningError
-from pruning.train.run import _check_processes, _device_name, _steps_per_epoch, global_batch, precision_name, train
+from pruning.train.run import (
+    _check_processes,
+    _device_name,
+    _split_name,
+    _steps_per_epoch,
+    global_batch,
+    precision_name,
+    train,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -516,3 +524,24 @@ def test_a_row_without_sentence_scores_names_the_file_row_and_field(tmp_path, ti
         PruningError, match=r"train split \(48 rows of .*train.jsonl\): no field 'context_spans_teacher'"
     ):
         _run(tmp_path, tiny_backbone_dir, data_files, "none", max_steps=1, sentence_teacher_weight=0.5)
+
+
+def test_a_validation_split_without_sentence_scores_is_named_as_the_validation_split(
+    tmp_path, tiny_backbone_dir, data_files
+):
+    files = _write_sentence_rows(tmp_path / "train-only")
+    (files / "validation.jsonl").write_bytes((data_files / "validation.jsonl").read_bytes())  # rows without the field
+    with pytest.raises(PruningError) as err:
+        _run(tmp_path, tiny_backbone_dir, files, "train-only", max_steps=1, sentence_teacher_weight=0.5)
+    assert str(err.value) == (  # row 0: the splits load with one set of columns, so the field is there but null
+        f"validation split (8 rows of {files / 'validation.jsonl'}): row 0: field 'context_spans_teacher' is missing, "
+        "and training_args.sentence_teacher_weight > 0 needs it"
+    )
+
+
+def test_a_split_is_named_by_its_rows_and_its_local_files_if_any():
+    assert _split_name("train", range(3), None) == "train split (3 rows)"  # e.g. a hub dataset
+    assert _split_name("train", range(3), []) == "train split (3 rows)"
+    assert (
+        _split_name("validation", range(2), ["a.jsonl", "b.jsonl"]) == "validation split (2 rows of a.jsonl, b.jsonl)"
+    )
