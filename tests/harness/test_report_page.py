@@ -138,6 +138,7 @@ def test_context_text_unavailable_is_said(tmp_path):
     baseline = capture(load_run(make_run(tmp_path / "base", data=str(tmp_path / "gone.json"))))
     page = render_page(run, baseline, compare(run, baseline))
     assert f"Context text not shown: the evaluation file {tmp_path / 'gone.json'} is not on this machine." in page
+    assert "<td>(text unavailable)</td>" in page
 
 
 def test_pictures_are_svg_without_fonts_or_links(hostile_page):
@@ -173,3 +174,54 @@ def test_the_distance_column_reads_the_checks_spread_units():
 
     assert _distance(Check("F2.5", 0.85, 0.84, "±0.01", PASS, sigmas=2.04)) == "2.0 σ"
     assert _distance(Check("F2.5", 0.85, 0.84, "±0.01", PASS)) == ""
+
+
+def test_the_page_names_its_tables_pictures_and_title(hostile_page):
+    """The words a reader scans for: the tab's title, each table's columns, each picture's alt text, the flip and
+    significance marks, and "same" for a setup row that did not change."""
+    _, _, page = hostile_page
+    assert "<title>FAIL: run vs base.json</title>" in page
+    checks_head = ("status", "check", "obtained", "baseline", "band", "distance", "detail")
+    drift_head = ("item", "ctx", "query", "context", "label", "baseline", "run", "Δ", "flipped")
+    for head in (checks_head, drift_head, ("what", "run", "baseline", "difference")):
+        assert "<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead>" in page
+    assert '<p class="note">distance: the baseline is not calibrated, so it has no spread to measure in.</p>' in page
+    alts = re.findall(r'<img src="[^"]*" alt="([^"]*)">', page)
+    assert alts == ["threshold curves of evil.json", "histogram of |Δscore|", "eval-loss trajectory"]
+    assert "<td>0.8000</td><td>0.2500</td><td>-0.5500</td><td>yes</td></tr><tr>" in page  # rows follow one another
+    assert '<span class="significant">significant</span>' in page
+    assert "<tr><td>seed</td><td>42</td><td>42</td><td>same</td></tr>" in page
+
+
+def test_failures_come_first_and_a_calibrated_baseline_shows_distances():
+    from pruning.harness.checks import FAIL, PASS, SKIP, Check
+    from pruning.harness.compare import Comparison
+    from pruning.harness.report_page import _checks_section
+
+    checks = [
+        Check("skipped", None, None, "", SKIP),
+        Check("F2.5", 0.85, 0.84, "±0.01", PASS, sigmas=1.04),
+        Check("FN", 9, 5, "±2", FAIL, sigmas=4.0),
+    ]
+    section = _checks_section(Comparison("run", "base.json", checks))
+    assert re.findall(r'<tr class="(\w+)">', section) == [FAIL, PASS, SKIP]
+    assert "<td>1.0 σ</td>" in section and "not calibrated" not in section
+
+
+def test_long_contexts_are_cut_and_other_inputs_are_not_paired(tmp_path):
+    from pruning.harness.report_page import SNIPPET
+
+    long_text = "文" * (SNIPPET + 40)
+    items = [EvalItem("q", [long_text, "short"], [1, 0])] * 4
+    data = tmp_path / "long.json"
+    data.write_text(json.dumps([{"query": i.query, "contexts": i.contexts, "labels": i.labels} for i in items]))
+    base = capture(load_run(make_run(tmp_path / "base", items=items, scores=[[0.9, 0.1]] * 4, data=str(data))))
+    run = load_run(make_run(tmp_path / "run", items=items, scores=[[0.2, 0.1]] * 4, data=str(data)))
+    page = render_page(run, base, compare(run, base))
+    assert f"<td>{long_text[:SNIPPET]}…</td>" in page and long_text not in page
+    other = load_run(make_run(tmp_path / "other", items=items[:3], scores=[[0.9, 0.1]] * 3, data=str(data)))
+    page = render_page(other, base, compare(other, base))
+    assert (
+        "The run scored other inputs than the baseline (queries or context counts differ), so contexts cannot be "
+        "paired." in page
+    )
