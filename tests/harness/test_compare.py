@@ -122,6 +122,9 @@ def test_a_seed_baseline_lists_its_seed_and_says_why_the_other_setup_rows_are_sk
         f"setup: {k}" for k in ("device", "precision", "package versions", "config", "training data", "code")
     }
     assert skipped["setup: device"] == "not compared: the seed's recorded numbers hold no device"
+    # a skipped row still shows what the run recorded where the row is one value; the others show nothing
+    shown = {k: setup[f"setup: {k}"].obtained for k in ("device", "precision", "config", "code")}
+    assert shown == {"device": "cpu: x86_64 (2 threads)", "precision": "fp32", "config": None, "code": None}
     losses = {c.name: (c.status, c.detail) for c in result.checks if c.name.startswith("final_")}
     assert losses == {
         "final_train": (SKIP, "not compared: the seed's recorded numbers hold no final_train"),

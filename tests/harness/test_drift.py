@@ -34,6 +34,14 @@ def test_largest_change_first_and_flips_counted_both_ways():
     assert drift.text_note == "the run's result does not name its evaluation file"
 
 
+def test_a_score_at_the_threshold_is_kept_on_either_side():
+    """The evaluator keeps a context whose score equals the threshold (score >= t), and so does the flip count."""
+    base = _result([[0.5, 0.25, 0.05], [0.15, 0.65]])
+    run = _result([[0.45, 0.25, 0.05], [0.15, 0.5]])
+    flips = {(c.item, c.context) for c in context_drift(run, base, 0.5).contexts if c.flipped}
+    assert flips == {(0, 0)}  # 0.5 kept → 0.45 deleted flips; 0.65 → 0.5 stays kept
+
+
 def test_context_text_read_from_the_evaluation_file(tmp_path):
     data = tmp_path / "eval.json"
     data.write_text(

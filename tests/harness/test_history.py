@@ -59,6 +59,13 @@ def _append_many(path, tag, n):
         append(path, {"metrics": [], "writer": tag, "i": i, "pad": "x" * 5000})
 
 
+def test_a_value_json_cannot_hold_is_written_as_its_text(tmp_path):
+    """A team's nightly script may add its own fields: a path or a time is kept as text, not refused."""
+    report = tmp_path / "nights" / "report.html"
+    path = append(tmp_path / "ledger.jsonl", {"metrics": [], "report": report})
+    assert read(path).entries == [{"metrics": [], "report": str(report)}]
+
+
 def test_two_processes_appending_at_once_never_interleave(tmp_path):
     path = tmp_path / "ledger.jsonl"
     ctx = multiprocessing.get_context("fork")  # the children only append: no torch threads involved

@@ -67,6 +67,13 @@ def test_hand_worked_two_queries():
     assert sig.recall.low == pytest.approx(-1.0) and sig.recall.high == 0
 
 
+def test_a_score_at_the_threshold_is_kept():
+    """As in the evaluator's sweep (score >= t): a relevant context scored exactly at the threshold is no FN."""
+    labels = [[1, 0], [1]]
+    sig = paired_bootstrap(labels, [[0.5, 0.1], [0.5]], [[0.9, 0.1], [0.8]], 0.5, resamples=50)
+    assert (sig.fn.delta, sig.recall.delta, sig.f2_5.delta) == (0, 0, 0)
+
+
 def test_matches_a_loop_over_resampled_queries():
     """An independent computation: draw query indices one resample at a time and score the concatenation."""
     labels, scores = _file(queries=40, seed=3)

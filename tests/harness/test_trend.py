@@ -73,6 +73,7 @@ def test_cusum_and_noise_by_hand():
     # |differences| 1, 1, 2 → median 1 → 1.4826 / √2
     assert noise_sigma([0.0, 1.0, 0.0, 2.0]) == pytest.approx(1.4826 / np.sqrt(2))
     assert noise_sigma([1.0, 1.0, 1.0, 1.0]) is None and noise_sigma([1.0, 2.0]) is None
+    assert noise_sigma([0.0, 1.0, 3.0]) == pytest.approx(1.4826 * 1.5 / np.sqrt(2))  # three nights are enough
     # mostly equal values: the plain std of the differences
     assert noise_sigma([0.0, 0.0, 0.0, 0.0, 3.0]) == pytest.approx(np.std([0, 0, 0, 3]) / np.sqrt(2))
     assert MIN_CUSUM == 8
@@ -105,6 +106,18 @@ def test_series_from_entries(tmp_path):
     f25, loss = series_from(read(path).entries)
     assert f25.name == "ja_v3: F2.5 at 0.3" and f25.values == [0.85, 0.84, 0.80] and f25.failed == [False, False, True]
     assert f25.commits == ["00000000", "00000000", "00000000"] and loss.lows == [None] * 3
+    assert f25.times == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    assert f25.lows == [BASE - BAND] * 3 and f25.highs == [BASE + BAND] * 3 and loss.highs == [None] * 3
+
+
+@pytest.mark.parametrize(("shift", "side"), [(0.01, "up"), (-0.01, "down")])
+def test_the_cusum_alarm_says_which_way_and_how_far(shift, side):
+    values = [BASE + 0.002, BASE - 0.002] * 5 + [BASE + shift] * 6  # σ ≈ 0.004 from the swings; then a 2.4 σ step
+    sigma = noise_sigma(values)
+    up, down = cusum((np.asarray(values) - BASE) / sigma)
+    (alarm,) = [a for a in alarms(_series(values)) if a.rule == "CUSUM"]
+    s = (up if side == "up" else down)[-1]
+    assert alarm.detail == f"drifting {side}: S = {s:.1f} > h = 6 (σ = {sigma:.3g} per night)"
 
 
 def test_history_command_draws_and_flags(tmp_path, capsys):
