@@ -44,7 +44,12 @@ def data(tmp_path_factory):
 def uninterrupted(tmp_path_factory, tiny_backbone_dir, data):
     root = tmp_path_factory.mktemp("uninterrupted")
     cfg = write_config(root / "run.yaml", tiny_backbone_dir, data, output_dir=str(root / "run"), **RUN)
-    return train(load_config(cfg), progress=False, loss_plot=False)
+    return _train(cfg)
+
+
+def _train(config_path: Path, resume: str | None = None) -> dict:
+    """train() on a written config, quietly: no progress bar, no loss plot (checkpoints are what these tests read)."""
+    return train(load_config(config_path), progress=False, loss_plot=False, resume=resume)
 
 
 def _config(tmp_path, backbone, data, name="run", **extra):
@@ -92,15 +97,13 @@ def _fail_rename_to(monkeypatch, name):
 def test_resumed_run_ends_exactly_where_the_uninterrupted_one_does(
     tmp_path, tiny_backbone_dir, data, uninterrupted, monkeypatch
 ):
-    cfg = load_config(_config(tmp_path, tiny_backbone_dir, data))
+    cfg = _config(tmp_path, tiny_backbone_dir, data)
     with monkeypatch.context() as m:
         _kill_at_step(m, 6)
         with pytest.raises(KeyboardInterrupt):
-            train(cfg, progress=False, loss_plot=False)
+            _train(cfg)
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint-4"]
-    resumed = train(
-        load_config(_config(tmp_path, tiny_backbone_dir, data)), progress=False, loss_plot=False, resume="latest"
-    )
+    resumed = _train(_config(tmp_path, tiny_backbone_dir, data), resume="latest")
 
     want = [h for h in history(Path(uninterrupted["resolved"]["output_dir"])) if h["step"] > 4]
     got = [h for h in history(tmp_path / "run") if h["step"] > 4]
@@ -132,7 +135,7 @@ def test_kill_at_the_rename_leaves_nothing_loadable_and_latest_skips_it(
     with monkeypatch.context() as m:
         _fail_rename_to(m, "checkpoint-8")
         with pytest.raises(OSError, match="killed while renaming"):
-            train(load_config(_config(tmp_path, tiny_backbone_dir, data)), progress=False, loss_plot=False)
+            _train(_config(tmp_path, tiny_backbone_dir, data))
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint-4", "checkpoint-8.tmp"]
     with pytest.raises(PruningError, match="incomplete save"):
         ContextPruner.from_pretrained(run / "checkpoint-8.tmp")
@@ -141,9 +144,7 @@ def test_kill_at_the_rename_leaves_nothing_loadable_and_latest_skips_it(
     (run / "checkpoint-12" / "trainer_state.json").unlink()
 
     with caplog.at_level(logging.WARNING, logger="pruning.train.checkpoints"):
-        resumed = train(
-            load_config(_config(tmp_path, tiny_backbone_dir, data)), progress=False, loss_plot=False, resume="latest"
-        )
+        resumed = _train(_config(tmp_path, tiny_backbone_dir, data), resume="latest")
     assert resumed["resumed_from"]["checkpoint"] == str(run / "checkpoint-4")
     assert "checkpoint-8.tmp: skipped: left over from an interrupted save" in caplog.text
     assert "checkpoint-12: skipped: incomplete: trainer_state.json missing" in caplog.text
@@ -163,7 +164,7 @@ def test_load_best_model_at_end_brings_back_the_best_checkpoint(tmp_path, tiny_b
         "greater_is_better": True,
         "save_total_limit": 1,
     }
-    summary = train(load_config(_config(tmp_path, tiny_backbone_dir, data, **extra)), progress=False, loss_plot=False)
+    summary = _train(_config(tmp_path, tiny_backbone_dir, data, **extra))
     evals = {h["step"]: h["eval_loss"] for h in history(tmp_path / "run") if "eval_loss" in h and h["step"] < 6}
     best = max(evals, key=evals.get)
     assert best < 6
@@ -181,16 +182,12 @@ def test_resume_from_a_checkpoint_folder_carries_on_from_its_step(tmp_path, tiny
     resumed in another folder from its checkpoint at step 1 ends with the same weights and the same run mean."""
     short = {"max_steps": 2, "save_steps": 1, "logging_steps": 1, "eval_strategy": "no"}
     with caplog.at_level(logging.INFO, logger="pruning.train.run"):
-        first = train(
-            load_config(_config(tmp_path, tiny_backbone_dir, data, "first", **short)), progress=False, loss_plot=False
-        )
+        first = _train(_config(tmp_path, tiny_backbone_dir, data, "first", **short))
     assert not [r for r in caplog.records if r.getMessage().startswith("resuming")]
     checkpoint = tmp_path / "first" / "checkpoint-1"
     with caplog.at_level(logging.INFO, logger="pruning.train.run"):
-        again = train(
-            load_config(_config(tmp_path, tiny_backbone_dir, data, "again", **short)),
-            progress=False,
-            loss_plot=False,
+        again = _train(
+            _config(tmp_path, tiny_backbone_dir, data, "again", **short),
             resume=str(checkpoint),
         )
     assert f"resuming from {checkpoint}" in [r.getMessage() for r in caplog.records]
@@ -218,15 +215,15 @@ def test_a_cpu_ddp_resume_needs_transformers_5_18():
 def test_resume_errors_name_the_problem(tmp_path, tiny_backbone_dir, data):
     cfg = _config(tmp_path, tiny_backbone_dir, data)
     with pytest.raises(PruningError, match=r"run: no complete checkpoint to resume from \(--resume latest\)"):
-        train(load_config(cfg), progress=False, loss_plot=False, resume="latest")
+        _train(cfg, resume="latest")
     with pytest.raises(PruningError, match="nowhere: no such checkpoint folder"):
-        train(load_config(cfg), progress=False, loss_plot=False, resume=str(tmp_path / "nowhere"))
+        _train(cfg, resume=str(tmp_path / "nowhere"))
     (tmp_path / "run" / "checkpoint-3").mkdir(parents=True)
     with pytest.raises(PruningError, match="checkpoint-3: not a checkpoint to resume from: incomplete"):
-        train(load_config(cfg), progress=False, loss_plot=False, resume=str(tmp_path / "run" / "checkpoint-3"))
+        _train(cfg, resume=str(tmp_path / "run" / "checkpoint-3"))
     no_dir = write_config(tmp_path / "default.yaml", tiny_backbone_dir, data, **RUN)
     with pytest.raises(PruningError, match="--resume latest needs training_args.output_dir"):
-        train(load_config(no_dir), progress=False, loss_plot=False, resume="latest")
+        _train(no_dir, resume="latest")
 
 
 @pytest.mark.unit
